@@ -1,0 +1,495 @@
+//! Contacts: storage, lookup by id, filtered lists, search and batch writes.
+
+use crate::db::{SearchTable, Tx};
+use crate::scope::{push_changeable, push_visible};
+use crate::search_index::push_match;
+use crate::sql::{Arg, COUNT_CAP, Page, Sql, push_conditions, push_keyset_and_order, sort_spec};
+use crate::{Db, Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use guanxi_core::access::{Actor, Visibility};
+use guanxi_core::contact::{Contact, ContactDraft, EmailEntry, Gender, PhoneEntry, PostalAddress, Source};
+use guanxi_core::filter::{Cursor, ListQuery};
+use guanxi_core::{FieldError, ValidationErrors};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+pub(crate) const COLUMNS: &str = "c.seq, c.id, c.family_name, c.given_name, c.display_name, c.emails, c.phones, \
+    c.address_country, c.address_province, c.address_city, c.address_district, c.address_street, c.address_postcode, \
+    c.company_id, c.job_title, c.gender, c.birthday, c.preferred_language, c.source, c.source_detail, c.tags, \
+    c.owner_id, c.team_id, c.visibility, c.custom, c.version, c.created_at, c.updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ContactRow {
+    seq: i64,
+    id: Uuid,
+    family_name: Option<String>,
+    given_name: Option<String>,
+    display_name: String,
+    emails: Json<Vec<EmailEntry>>,
+    phones: Json<Vec<PhoneEntry>>,
+    address_country: Option<String>,
+    address_province: Option<String>,
+    address_city: Option<String>,
+    address_district: Option<String>,
+    address_street: Option<String>,
+    address_postcode: Option<String>,
+    company_id: Option<Uuid>,
+    job_title: Option<String>,
+    gender: Option<String>,
+    birthday: Option<NaiveDate>,
+    preferred_language: Option<String>,
+    source: String,
+    source_detail: Option<String>,
+    tags: Json<Vec<String>>,
+    owner_id: Option<Uuid>,
+    team_id: Option<Uuid>,
+    visibility: String,
+    custom: Json<Map<String, Value>>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ContactRow {
+    pub(crate) fn into_contact(self) -> Contact {
+        Contact {
+            id: self.id,
+            family_name: self.family_name,
+            given_name: self.given_name,
+            display_name: self.display_name,
+            emails: self.emails.0,
+            phones: self.phones.0,
+            address: PostalAddress {
+                country: self.address_country,
+                province: self.address_province,
+                city: self.address_city,
+                district: self.address_district,
+                street: self.address_street,
+                postcode: self.address_postcode,
+            },
+            company_id: self.company_id,
+            job_title: self.job_title,
+            gender: self.gender.as_deref().and_then(Gender::parse),
+            birthday: self.birthday,
+            preferred_language: self.preferred_language,
+            source: Source::parse(&self.source).unwrap_or_default(),
+            source_detail: self.source_detail,
+            tags: self.tags.0,
+            owner_id: self.owner_id,
+            team_id: self.team_id,
+            visibility: Visibility::parse(&self.visibility).unwrap_or_default(),
+            custom: self.custom.0,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// The text a contact is found by.
+pub(crate) fn search_tokens(d: &ContactDraft, company_name: Option<&str>) -> Vec<String> {
+    let mut names: Vec<&str> = vec![d.display_name.as_str()];
+    names.extend(d.family_name.as_deref());
+    names.extend(d.given_name.as_deref());
+    names.extend(company_name);
+    let mut other: Vec<&str> = Vec::new();
+    other.extend(d.job_title.as_deref());
+    other.extend(d.address.city.as_deref());
+    let emails: Vec<&str> = d.emails.iter().map(|e| e.address.as_str()).collect();
+    let phones: Vec<&str> = d.phones.iter().map(|p| p.number.as_str()).collect();
+    let doc = guanxi_text::SearchDoc { names: &names, emails: &emails, phones: &phones, other: &other };
+    guanxi_text::index_tokens(&doc)
+}
+
+/// Resolves the owner (the caller when not given) and the owner's team; an unknown owner is a field error.
+pub(crate) async fn owner_and_team(tx: &mut Tx, actor: &Actor, owner_id: Option<Uuid>) -> Result<(Uuid, Option<Uuid>)> {
+    let owner = owner_id.unwrap_or(actor.user_id);
+    if owner == actor.user_id {
+        return Ok((owner, actor.team_id));
+    }
+    let mut sql = tx.sql("SELECT team_id FROM users WHERE id = ");
+    sql.bind(Arg::Uuid(owner));
+    let row: Option<(Option<Uuid>,)> = tx.fetch_optional(sql).await?;
+    match row {
+        Some((team,)) => Ok((owner, team)),
+        None => Err(ValidationErrors::from(FieldError::new("owner_id", "not_found", "no such user")).into()),
+    }
+}
+
+/// The name of a company the caller can see, or a field error (a contact cannot point at a company its owner
+/// cannot see, nor at one that does not exist).
+pub(crate) async fn visible_company_name(tx: &mut Tx, actor: &Actor, company_id: Option<Uuid>) -> Result<Option<String>> {
+    let Some(cid) = company_id else { return Ok(None) };
+    let mut sql = tx.sql("SELECT c.name FROM companies c WHERE c.id = ");
+    sql.bind(Arg::Uuid(cid));
+    push_visible(&mut sql, "c", actor);
+    let row: Option<(String,)> = tx.fetch_optional(sql).await?;
+    match row {
+        Some((name,)) => Ok(Some(name)),
+        None => Err(ValidationErrors::from(FieldError::new("company_id", "not_found", "no such company")).into()),
+    }
+}
+
+/// Inserts one contact inside `tx`: the row, its contact points, tags and search tokens.
+pub(crate) async fn insert_in(tx: &mut Tx, actor: &Actor, d: &ContactDraft, id: Uuid, now: DateTime<Utc>) -> Result<Contact> {
+    let (owner, team) = owner_and_team(tx, actor, d.owner_id).await?;
+    let company_name = visible_company_name(tx, actor, d.company_id).await?;
+    let cols = column_values(d, owner, team);
+    let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+    let mut sql = tx.sql(&format!("INSERT INTO contacts (id, {}, version, created_at, updated_at) VALUES (", names.join(", ")));
+    sql.bind(Arg::Uuid(id));
+    for (_, v, is_json) in cols {
+        sql.push(", ");
+        push_value(&mut sql, v, is_json);
+    }
+    sql.push(", 1, ").bind(Arg::Ts(now)).push(", ").bind(Arg::Ts(now)).push(") RETURNING seq");
+    let seq: i64 = tx.fetch_scalar(sql).await?.ok_or(StoreError::NotFound)?;
+    write_side_tables(tx, id, seq, d, company_name.as_deref(), false).await?;
+    Ok(Contact {
+        id,
+        family_name: d.family_name.clone(),
+        given_name: d.given_name.clone(),
+        display_name: d.display_name.clone(),
+        emails: d.emails.clone(),
+        phones: d.phones.clone(),
+        address: d.address.clone(),
+        company_id: d.company_id,
+        job_title: d.job_title.clone(),
+        gender: d.gender,
+        birthday: d.birthday,
+        preferred_language: d.preferred_language.clone(),
+        source: d.source,
+        source_detail: d.source_detail.clone(),
+        tags: d.tags.clone(),
+        owner_id: Some(owner),
+        team_id: team,
+        visibility: d.visibility,
+        custom: d.custom.clone(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// The writable columns of a contact with their values (`None` = NULL) and whether the value is JSON; the one
+/// source of truth for INSERT and UPDATE.
+fn column_values(d: &ContactDraft, owner: Uuid, team: Option<Uuid>) -> [(&'static str, Option<Arg>, bool); 25] {
+    let opt = |s: &Option<String>| s.clone().map(Arg::Text);
+    let json = |v: String| Some(Arg::Text(v));
+    [
+        ("family_name", opt(&d.family_name), false),
+        ("given_name", opt(&d.given_name), false),
+        ("display_name", Some(Arg::Text(d.display_name.clone())), false),
+        ("emails", json(serde_json::to_string(&d.emails).unwrap_or_else(|_| "[]".into())), true),
+        ("phones", json(serde_json::to_string(&d.phones).unwrap_or_else(|_| "[]".into())), true),
+        ("primary_email", d.primary_email().map(|s| Arg::Text(s.to_string())), false),
+        ("primary_phone", d.primary_phone().map(|s| Arg::Text(s.to_string())), false),
+        ("address_country", opt(&d.address.country), false),
+        ("address_province", opt(&d.address.province), false),
+        ("address_city", opt(&d.address.city), false),
+        ("address_district", opt(&d.address.district), false),
+        ("address_street", opt(&d.address.street), false),
+        ("address_postcode", opt(&d.address.postcode), false),
+        ("company_id", d.company_id.map(Arg::Uuid), false),
+        ("job_title", opt(&d.job_title), false),
+        ("gender", d.gender.map(|g| Arg::Text(g.as_str().into())), false),
+        ("birthday", d.birthday.map(Arg::Date), false),
+        ("preferred_language", opt(&d.preferred_language), false),
+        ("source", Some(Arg::Text(d.source.as_str().into())), false),
+        ("source_detail", opt(&d.source_detail), false),
+        ("tags", json(serde_json::to_string(&d.tags).unwrap_or_else(|_| "[]".into())), true),
+        ("owner_id", Some(Arg::Uuid(owner)), false),
+        ("team_id", team.map(Arg::Uuid), false),
+        ("visibility", Some(Arg::Text(d.visibility.as_str().into())), false),
+        ("custom", json(serde_json::to_string(&d.custom).unwrap_or_else(|_| "{}".into())), true),
+    ]
+}
+
+/// Appends one value: a placeholder (cast to jsonb on PostgreSQL for JSON) or NULL.
+pub(crate) fn push_value(sql: &mut Sql, v: Option<Arg>, is_json: bool) {
+    match v {
+        Some(a) => {
+            sql.bind(a);
+            if is_json {
+                sql.push(json_cast(sql.dialect));
+            }
+        }
+        None => {
+            sql.push("NULL");
+        }
+    }
+}
+
+/// JSON is bound as text; PostgreSQL needs it cast to jsonb, SQLite stores the text as is.
+pub(crate) fn json_cast(d: crate::Dialect) -> &'static str {
+    match d {
+        crate::Dialect::Sqlite => "",
+        crate::Dialect::Postgres => "::jsonb",
+    }
+}
+
+async fn write_side_tables(tx: &mut Tx, id: Uuid, seq: i64, d: &ContactDraft, company_name: Option<&str>, replace: bool) -> Result<()> {
+    if replace {
+        let mut del = tx.sql("DELETE FROM contact_points WHERE contact_id = ");
+        del.bind(Arg::Uuid(id));
+        tx.execute(del).await?;
+        let mut del = tx.sql("DELETE FROM record_tags WHERE object = 'contact' AND record_id = ");
+        del.bind(Arg::Uuid(id));
+        tx.execute(del).await?;
+    }
+    let points: Vec<(&str, &str)> =
+        d.emails.iter().map(|e| ("email", e.address.as_str())).chain(d.phones.iter().map(|p| ("phone", p.number.as_str()))).collect();
+    if !points.is_empty() {
+        let mut sql = tx.sql("INSERT INTO contact_points (contact_id, kind, value) VALUES ");
+        for (i, (kind, value)) in points.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(").bind(Arg::Uuid(id)).push(", ").bind(Arg::Text(kind.to_string())).push(", ").bind(Arg::Text(value.to_string())).push(")");
+        }
+        tx.execute(sql).await?;
+    }
+    if !d.tags.is_empty() {
+        let mut sql = tx.sql("INSERT INTO record_tags (object, record_id, tag) VALUES ");
+        for (i, t) in d.tags.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("('contact', ").bind(Arg::Uuid(id)).push(", ").bind(Arg::Text(t.clone())).push(")");
+        }
+        tx.execute(sql).await?;
+    }
+    tx.set_search_tokens(SearchTable::Contacts, seq, &search_tokens(d, company_name)).await
+}
+
+/// Creates a contact.
+pub async fn create(db: &Db, actor: &Actor, d: &ContactDraft) -> Result<Contact> {
+    let mut tx = db.begin().await?;
+    let c = insert_in(&mut tx, actor, d, guanxi_core::ids::new_id(), guanxi_core::ids::now()).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Creates many contacts in one transaction: all or none. Returns every record's errors (by index) when any is
+/// invalid, so a client can fix them all at once.
+pub async fn create_batch(db: &Db, actor: &Actor, drafts: &[ContactDraft]) -> Result<Vec<Contact>, BatchError> {
+    let mut tx = db.begin().await.map_err(BatchError::Store)?;
+    let now = guanxi_core::ids::now();
+    let mut out = Vec::with_capacity(drafts.len());
+    let mut errors = Vec::new();
+    for (i, d) in drafts.iter().enumerate() {
+        match insert_in(&mut tx, actor, d, guanxi_core::ids::new_id(), now).await {
+            Ok(c) => out.push(c),
+            Err(StoreError::Invalid(e)) => errors.push((i, e)),
+            Err(e) => return Err(BatchError::Store(e)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(BatchError::Invalid(errors));
+    }
+    tx.commit().await.map_err(BatchError::Store)?;
+    Ok(out)
+}
+
+#[derive(Debug)]
+pub enum BatchError {
+    /// Per-record validation errors, by index in the request.
+    Invalid(Vec<(usize, ValidationErrors)>),
+    Store(StoreError),
+}
+
+pub async fn get(db: &Db, actor: &Actor, id: Uuid) -> Result<Contact> {
+    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE c.id = "));
+    sql.bind(Arg::Uuid(id));
+    push_visible(&mut sql, "c", actor);
+    let row: Option<ContactRow> = db.fetch_optional(sql).await?;
+    row.map(ContactRow::into_contact).ok_or(StoreError::NotFound)
+}
+
+/// Replaces the writable fields when the stored version is `expected_version`.
+pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: &ContactDraft) -> Result<Contact> {
+    let mut tx = db.begin().await?;
+    let (owner, team) = owner_and_team(&mut tx, actor, d.owner_id).await?;
+    let company_name = visible_company_name(&mut tx, actor, d.company_id).await?;
+    let now = guanxi_core::ids::now();
+    let mut sql = tx.sql("UPDATE contacts SET ");
+    for (col, v, is_json) in column_values(d, owner, team) {
+        sql.push(col).push(" = ");
+        push_value(&mut sql, v, is_json);
+        sql.push(", ");
+    }
+    sql.push("version = version + 1, updated_at = ").bind(Arg::Ts(now));
+    sql.push(" WHERE id = ").bind(Arg::Uuid(id)).push(" AND version = ").bind(Arg::I64(expected_version));
+    // The alias-free form of the scope: UPDATE has no alias on SQLite, so qualify with the table name.
+    push_changeable(&mut sql, "contacts", actor);
+    sql.push(" RETURNING ").push(&COLUMNS.replace("c.", ""));
+    let row: Option<ContactRow> = tx.fetch_optional(sql).await?;
+    let Some(row) = row else {
+        drop(tx);
+        return Err(why_not_changed(db, actor, id).await);
+    };
+    let seq = row.seq;
+    write_side_tables(&mut tx, id, seq, d, company_name.as_deref(), true).await?;
+    tx.commit().await?;
+    Ok(row.into_contact())
+}
+
+/// After a conditional write matched nothing: the record is invisible/absent (404), read-only for the caller
+/// (403) or at another version (412).
+async fn why_not_changed(db: &Db, actor: &Actor, id: Uuid) -> StoreError {
+    match get(db, actor, id).await {
+        Ok(c) if !actor.can_change(c.ownership()) => StoreError::Forbidden,
+        Ok(c) => StoreError::VersionMismatch { current: c.version },
+        Err(e) => e,
+    }
+}
+
+pub async fn delete(db: &Db, actor: &Actor, id: Uuid, expected_version: Option<i64>) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let mut sql = tx.sql("DELETE FROM contacts WHERE id = ");
+    sql.bind(Arg::Uuid(id));
+    if let Some(v) = expected_version {
+        sql.push(" AND version = ").bind(Arg::I64(v));
+    }
+    push_changeable(&mut sql, "contacts", actor);
+    sql.push(" RETURNING seq");
+    let seq: Option<i64> = tx.fetch_scalar(sql).await?;
+    let Some(seq) = seq else {
+        drop(tx);
+        return Err(why_not_changed(db, actor, id).await);
+    };
+    let mut del = tx.sql("DELETE FROM record_tags WHERE object = 'contact' AND record_id = ");
+    del.bind(Arg::Uuid(id));
+    tx.execute(del).await?;
+    tx.delete_search_tokens(SearchTable::Contacts, seq).await?;
+    tx.commit().await
+}
+
+/// A filtered, sorted page of contacts the caller can see.
+pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> Result<Page<Contact>> {
+    let search = q.q.as_deref().map(guanxi_text::parse_query);
+    let mut filter = db.sql("");
+    push_visible(&mut filter, "c", actor);
+    push_conditions(&mut filter, "c", "contact", &q.conditions);
+    if let Some(sq) = &search
+        && !push_match(&mut filter, "c", "contact_fts", sq)
+    {
+        return Ok(Page { items: Vec::new(), next_cursor: None, total: 0, total_is_estimate: false });
+    }
+    let sort = sort_spec(db.dialect(), "c", q);
+    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE 1 = 1"));
+    sql.push(&filter.text);
+    sql.args = filter.args.clone();
+    push_keyset_and_order(&mut sql, "c", sort.as_ref(), q.cursor.as_ref()).map_err(|_| invalid_cursor())?;
+    sql.push(&format!(" LIMIT {}", q.limit + 1));
+    let rows: Vec<ContactRow> = db.fetch_all(sql).await?;
+    let mut items: Vec<Contact> = rows.into_iter().map(ContactRow::into_contact).collect();
+    let next_cursor = if items.len() > q.limit as usize {
+        items.truncate(q.limit as usize);
+        items.last().map(|last| Cursor { sort_value: sort_value(last, q), id: last.id }.encode())
+    } else {
+        None
+    };
+    let (total, total_is_estimate) = count(db, "contacts", filter).await?;
+    Ok(Page { items, next_cursor, total, total_is_estimate })
+}
+
+pub(crate) fn invalid_cursor() -> StoreError {
+    ValidationErrors::from(FieldError::new("cursor", "invalid_cursor", "does not fit this sort order")).into()
+}
+
+/// Counts matches up to [`COUNT_CAP`] (+1 to know whether it was reached).
+pub(crate) async fn count(db: &Db, table: &str, filter: Sql) -> Result<(u64, bool)> {
+    let mut sql = db.sql(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} c WHERE 1 = 1"));
+    sql.push(&filter.text);
+    sql.args = filter.args;
+    sql.push(&format!(" LIMIT {}) t", COUNT_CAP + 1));
+    let n: i64 = db.fetch_scalar(sql).await?;
+    Ok(if n > COUNT_CAP { (COUNT_CAP as u64, true) } else { (n as u64, false) })
+}
+
+/// The value of the sort column of a contact, as the cursor carries it.
+fn sort_value(c: &Contact, q: &ListQuery) -> Value {
+    let Some(s) = &q.sort else { return Value::Null };
+    let text = |v: &Option<String>| Value::String(v.clone().unwrap_or_default());
+    match s.field.name {
+        "display_name" => Value::String(c.display_name.clone()),
+        "family_name" => text(&c.family_name),
+        "given_name" => text(&c.given_name),
+        "email" => Value::String(c.primary_email().unwrap_or("").to_string()),
+        "job_title" => text(&c.job_title),
+        "address.country" => text(&c.address.country),
+        "address.province" => text(&c.address.province),
+        "address.city" => text(&c.address.city),
+        "birthday" => Value::String(c.birthday.map(|b| b.to_string()).unwrap_or_else(|| "0001-01-01".into())),
+        "source" => Value::String(c.source.as_str().into()),
+        "created_at" => Value::String(c.created_at.to_rfc3339()),
+        "updated_at" => Value::String(c.updated_at.to_rfc3339()),
+        _ => Value::Null,
+    }
+}
+
+/// Contacts that already use one of these normalised emails or phones (for duplicate warnings), visible to the
+/// caller.
+pub async fn find_by_contact_points(db: &Db, actor: &Actor, emails: &[String], phones: &[String]) -> Result<Vec<Contact>> {
+    if emails.is_empty() && phones.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE c.id IN (SELECT contact_id FROM contact_points WHERE "));
+    let mut first = true;
+    for (kind, values) in [("email", emails), ("phone", phones)] {
+        for v in values.iter().take(40) {
+            if !first {
+                sql.push(" OR ");
+            }
+            first = false;
+            sql.push(&format!("(kind = '{kind}' AND value = ")).bind(Arg::Text(v.clone())).push(")");
+        }
+    }
+    sql.push(")");
+    push_visible(&mut sql, "c", actor);
+    sql.push(" ORDER BY c.id LIMIT 20");
+    let rows: Vec<ContactRow> = db.fetch_all(sql).await?;
+    Ok(rows.into_iter().map(ContactRow::into_contact).collect())
+}
+
+/// Ranked search over the contacts the caller can see: a bounded candidate set (never the whole match set,
+/// which can be most of a million rows for a common surname) ranked in the app by `guanxi_text::rank`.
+pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec<(Contact, u32)>> {
+    let sq = guanxi_text::parse_query(q);
+    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE 1 = 1"));
+    if !push_match(&mut sql, "c", "contact_fts", &sq) {
+        return Ok(Vec::new());
+    }
+    push_visible(&mut sql, "c", actor);
+    sql.push(&format!(" ORDER BY c.seq LIMIT {SEARCH_CANDIDATES}"));
+    let rows: Vec<ContactRow> = db.fetch_all(sql).await?;
+    let mut scored: Vec<(Contact, u32)> = rows
+        .into_iter()
+        .map(ContactRow::into_contact)
+        .map(|c| {
+            let names: Vec<&str> = c.family_name.iter().chain(c.given_name.iter()).map(String::as_str).collect();
+            let emails: Vec<&str> = c.emails.iter().map(|e| e.address.as_str()).collect();
+            let phones: Vec<&str> = c.phones.iter().map(|p| p.number.as_str()).collect();
+            let other: Vec<&str> = c.job_title.iter().map(String::as_str).collect();
+            let doc = guanxi_text::RankDoc {
+                display_name: &c.display_name,
+                names: &names,
+                company: None,
+                emails: &emails,
+                phones: &phones,
+                other: &other,
+            };
+            let score = guanxi_text::rank(q, &doc);
+            (c, score)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
+    scored.truncate(limit);
+    Ok(scored)
+}
+
+/// How many matching records are ranked per search; more matches than this are cut in `seq` (creation) order.
+pub const SEARCH_CANDIDATES: usize = 500;
+

@@ -1,0 +1,374 @@
+use crate::Result;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Where the data lives. `Debug` never prints a password.
+#[derive(Clone)]
+pub enum DbConfig {
+    /// An SQLite database file (created when missing).
+    Sqlite { path: PathBuf },
+    /// A `postgres://` URL.
+    Postgres { url: String, max_connections: u32 },
+}
+
+impl std::fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbConfig::Sqlite { path } => f.debug_struct("Sqlite").field("path", path).finish(),
+            DbConfig::Postgres { url, max_connections } => f
+                .debug_struct("Postgres")
+                .field("url", &redact_url(url))
+                .field("max_connections", max_connections)
+                .finish(),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl DbConfig {
+    /// Chooses the backend from a URL: `postgres://`/`postgresql://` or `sqlite://PATH`; anything else is an error
+    /// that says what is accepted.
+    pub fn from_url(url: &str) -> std::result::Result<DbConfig, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DbConfig::Postgres { url: url.to_string(), max_connections: 16 })
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            Ok(DbConfig::Sqlite { path: PathBuf::from(path) })
+        } else {
+            Err(format!(
+                "unsupported database URL {:?}: use postgres://user@host/db or sqlite://path/to/guanxi.db",
+                redact_url(url)
+            ))
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// One writer connection (SQLite has one writer at a time; queuing in the pool beats busy retries) and a pool
+    /// of readers.
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The SQL differences between the backends that the shared query text cannot hide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The database handle every repository takes. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub backend: Backend,
+}
+
+impl Db {
+    pub async fn connect(config: &DbConfig) -> Result<Db> {
+        match config {
+            DbConfig::Sqlite { path } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| sqlx::Error::Io(e))?;
+                }
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    .pragma("temp_store", "memory")
+                    .pragma("cache_size", "-32000");
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts.clone())
+                    .await?;
+                let readers = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2).clamp(2, 8) * 2;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(readers)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts.read_only(true))
+                    .await;
+                // A read-only connection cannot open a database that the writer has not created yet; the writer
+                // above created it, so this only fails for real problems.
+                let read = read?;
+                Ok(Db { backend: Backend::Sqlite { write, read } })
+            }
+            DbConfig::Postgres { url, max_connections } => {
+                let opts = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(*max_connections)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db { backend: Backend::Postgres(pool) })
+            }
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.backend {
+            Backend::Sqlite { .. } => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Applies the embedded migrations. On PostgreSQL sqlx holds an advisory lock while migrating, so several
+    /// instances starting at once apply each migration exactly once.
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
+            Backend::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Answers when the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite { read, .. } => {
+                sqlx::query("SELECT 1").execute(read).await?;
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Online backup of an SQLite database into a new file (`VACUUM INTO`).
+    pub async fn backup_sqlite(&self, target: &std::path::Path) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite { write, .. } => {
+                sqlx::query("VACUUM INTO $1").bind(target.to_string_lossy().to_string()).execute(write).await?;
+                Ok(())
+            }
+            Backend::Postgres(_) => Err(sqlx::Error::Configuration("use pg_dump to back up PostgreSQL".into()).into()),
+        }
+    }
+}
+
+/// Runs the same query code against whichever backend `$db` holds. `read` uses the reader pool on SQLite,
+/// `write` the single writer; the body is compiled once per backend, so it can use any type both drivers encode.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, read, |$p:ident| $body:expr) => {
+        match &$db.backend {
+            $crate::Backend::Sqlite { read: $p, .. } => $body,
+            $crate::Backend::Postgres($p) => $body,
+        }
+    };
+    ($db:expr, write, |$p:ident| $body:expr) => {
+        match &$db.backend {
+            $crate::Backend::Sqlite { write: $p, .. } => $body,
+            $crate::Backend::Postgres($p) => $body,
+        }
+    };
+}
+
+/// A row type both drivers can decode (every `#[derive(sqlx::FromRow)]` struct whose fields both support).
+pub trait BothRow: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin {}
+impl<T> BothRow for T where T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin {}
+
+/// A scalar both drivers can decode.
+pub trait BothScalar:
+    for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+    + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+    + Send
+    + Unpin
+{
+}
+impl<T> BothScalar for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + Send
+        + Unpin
+{
+}
+
+use crate::bind_args;
+use crate::sql::Sql;
+use sqlx::AssertSqlSafe;
+
+impl Db {
+    pub fn sql(&self, text: &str) -> Sql {
+        Sql::new(self.dialect(), text)
+    }
+
+    pub async fn fetch_all<R: BothRow>(&self, sql: Sql) -> Result<Vec<R>> {
+        Ok(on_db!(self, read, |p| bind_args!(sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), sql.args).fetch_all(p).await?))
+    }
+
+    pub async fn fetch_optional<R: BothRow>(&self, sql: Sql) -> Result<Option<R>> {
+        Ok(on_db!(self, read, |p| bind_args!(sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), sql.args)
+            .fetch_optional(p)
+            .await?))
+    }
+
+    pub async fn fetch_scalar<T: BothScalar>(&self, sql: Sql) -> Result<T> {
+        Ok(on_db!(self, read, |p| bind_args!(sqlx::query_scalar::<_, T>(AssertSqlSafe(sql.text)), sql.args)
+            .fetch_one(p)
+            .await?))
+    }
+
+    /// One statement on the writer, in its own transaction.
+    pub async fn execute(&self, sql: Sql) -> Result<u64> {
+        Ok(on_db!(self, write, |p| bind_args!(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+            .execute(p)
+            .await?
+            .rows_affected()))
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match &self.backend {
+            Backend::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Backend::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+}
+
+/// A write transaction on either backend. Dropping it without [`Tx::commit`] rolls back, so an error anywhere in
+/// a use case leaves nothing half-written.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl Tx {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    pub fn sql(&self, text: &str) -> Sql {
+        Sql::new(self.dialect(), text)
+    }
+
+    pub async fn execute(&mut self, sql: Sql) -> Result<u64> {
+        Ok(on_tx!(self, |c| bind_args!(sqlx::query(AssertSqlSafe(sql.text)), sql.args).execute(c).await?.rows_affected()))
+    }
+
+    pub async fn fetch_optional<R: BothRow>(&mut self, sql: Sql) -> Result<Option<R>> {
+        Ok(on_tx!(self, |c| bind_args!(sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), sql.args).fetch_optional(c).await?))
+    }
+
+    pub async fn fetch_all<R: BothRow>(&mut self, sql: Sql) -> Result<Vec<R>> {
+        Ok(on_tx!(self, |c| bind_args!(sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), sql.args).fetch_all(c).await?))
+    }
+
+    pub async fn fetch_scalar<T: BothScalar>(&mut self, sql: Sql) -> Result<Option<T>> {
+        Ok(on_tx!(self, |c| bind_args!(sqlx::query_scalar::<_, T>(AssertSqlSafe(sql.text)), sql.args)
+            .fetch_optional(c)
+            .await?))
+    }
+
+    /// Like [`Tx::execute`] but a unique violation becomes [`crate::StoreError::Duplicate`] naming `field`.
+    pub async fn execute_unique(&mut self, sql: Sql, field: &'static str) -> Result<u64> {
+        on_tx!(self, |c| bind_args!(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| crate::StoreError::unique_as(e, field)))
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Replaces the search tokens of one record (`table` is `contact_fts` or `company_fts`).
+    pub(crate) async fn set_search_tokens(&mut self, table: SearchTable, seq: i64, tokens: &[String]) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => {
+                let (del, ins) = match table {
+                    SearchTable::Contacts => ("DELETE FROM contact_fts WHERE rowid = $1", "INSERT INTO contact_fts(rowid, tokens) VALUES ($1, $2)"),
+                    SearchTable::Companies => ("DELETE FROM company_fts WHERE rowid = $1", "INSERT INTO company_fts(rowid, tokens) VALUES ($1, $2)"),
+                };
+                sqlx::query(del).bind(seq).execute(&mut **t).await?;
+                if !tokens.is_empty() {
+                    sqlx::query(ins).bind(seq).bind(tokens.join(" ")).execute(&mut **t).await?;
+                }
+            }
+            Tx::Postgres(t) => {
+                let sql = match table {
+                    SearchTable::Contacts => "INSERT INTO contact_fts(seq, tokens) VALUES ($1, array_to_tsvector($2::text[])) ON CONFLICT (seq) DO UPDATE SET tokens = EXCLUDED.tokens",
+                    SearchTable::Companies => "INSERT INTO company_fts(seq, tokens) VALUES ($1, array_to_tsvector($2::text[])) ON CONFLICT (seq) DO UPDATE SET tokens = EXCLUDED.tokens",
+                };
+                sqlx::query(sql).bind(seq).bind(tokens).execute(&mut **t).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a record from the search index. On PostgreSQL the row goes with the record (foreign key cascade);
+    /// a contentless FTS5 table has no foreign keys, so SQLite deletes it explicitly.
+    pub(crate) async fn delete_search_tokens(&mut self, table: SearchTable, seq: i64) -> Result<()> {
+        if let Tx::Sqlite(t) = self {
+            let sql = match table {
+                SearchTable::Contacts => "DELETE FROM contact_fts WHERE rowid = $1",
+                SearchTable::Companies => "DELETE FROM company_fts WHERE rowid = $1",
+            };
+            sqlx::query(sql).bind(seq).execute(&mut **t).await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SearchTable {
+    Contacts,
+    Companies,
+}

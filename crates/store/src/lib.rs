@@ -1,0 +1,21 @@
+//! Guanxi's store: the only place SQL lives.
+//!
+//! One [`Db`] value wraps either embedded SQLite (a writer connection and a pool of readers, WAL mode) or a
+//! PostgreSQL pool. Repositories take a `&Db` and return domain types from `guanxi-core`. Queries are written
+//! once with `$N` placeholders, which both sqlx drivers accept; the few places where the dialects differ
+//! (search, JSON access, case-insensitive matching) go through [`Dialect`].
+
+pub mod accounts;
+pub mod contacts;
+mod db;
+mod error;
+mod scope;
+mod search_index;
+pub mod sql;
+pub mod testing;
+
+pub use db::{Backend, Db, DbConfig, Dialect};
+pub use error::StoreError;
+pub use sql::Page;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
