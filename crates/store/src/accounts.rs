@@ -63,7 +63,12 @@ pub async fn create_team(db: &Db, name: &str) -> Result<Team> {
     let id = guanxi_core::ids::new_id();
     let mut tx = db.begin().await?;
     let mut sql = tx.sql("INSERT INTO teams (id, name, created_at) VALUES (");
-    sql.bind(Arg::Uuid(id)).push(", ").bind(Arg::Text(name.to_string())).push(", ").bind(Arg::Ts(guanxi_core::ids::now())).push(")");
+    sql.bind(Arg::Uuid(id))
+        .push(", ")
+        .bind(Arg::Text(name.to_string()))
+        .push(", ")
+        .bind(Arg::Ts(guanxi_core::ids::now()))
+        .push(")");
     tx.execute_unique(sql, "name").await?;
     tx.commit().await?;
     Ok(Team { id, name: name.to_string() })
@@ -88,8 +93,16 @@ pub async fn create_user(db: &Db, u: &NewUser<'_>) -> Result<User> {
     let now = guanxi_core::ids::now();
     let mut tx = db.begin().await?;
     let mut sql = tx.sql("INSERT INTO users (id, email, display_name, password_hash, role, team_id, locale, active, created_at, updated_at) VALUES (");
-    sql.bind(Arg::Uuid(id)).push(", ").bind(Arg::Text(u.email.to_lowercase())).push(", ").bind(Arg::Text(u.display_name.to_string()));
-    sql.push(", ").bind(Arg::Text(u.password_hash.to_string())).push(", ").bind(Arg::Text(u.role.as_str().into())).push(", ");
+    sql.bind(Arg::Uuid(id))
+        .push(", ")
+        .bind(Arg::Text(u.email.to_lowercase()))
+        .push(", ")
+        .bind(Arg::Text(u.display_name.to_string()));
+    sql.push(", ")
+        .bind(Arg::Text(u.password_hash.to_string()))
+        .push(", ")
+        .bind(Arg::Text(u.role.as_str().into()))
+        .push(", ");
     match u.team_id {
         Some(t) => sql.bind(Arg::Uuid(t)),
         None => sql.push("NULL"),
@@ -192,20 +205,32 @@ impl From<TokenRow> for ApiToken {
 }
 
 /// Stores a new token by the SHA-256 of its secret (the secret itself is shown to the user once and never stored).
-pub async fn create_token(db: &Db, user_id: Uuid, name: &str, scope: TokenScope, token_hash: &[u8]) -> Result<ApiToken> {
+pub async fn create_token(
+    db: &Db,
+    user_id: Uuid,
+    name: &str,
+    scope: TokenScope,
+    token_hash: &[u8],
+) -> Result<ApiToken> {
     let id = guanxi_core::ids::new_id();
     let now = guanxi_core::ids::now();
     let mut tx = db.begin().await?;
     let mut sql = tx.sql("INSERT INTO api_tokens (id, user_id, name, token_hash, scope, created_at) VALUES (");
     sql.bind(Arg::Uuid(id)).push(", ").bind(Arg::Uuid(user_id)).push(", ").bind(Arg::Text(name.to_string())).push(", ");
-    sql.bind(Arg::Bytes(token_hash.to_vec())).push(", ").bind(Arg::Text(scope.as_str().into())).push(", ").bind(Arg::Ts(now)).push(")");
+    sql.bind(Arg::Bytes(token_hash.to_vec()))
+        .push(", ")
+        .bind(Arg::Text(scope.as_str().into()))
+        .push(", ")
+        .bind(Arg::Ts(now))
+        .push(")");
     tx.execute(sql).await?;
     tx.commit().await?;
     Ok(ApiToken { id, user_id, name: name.to_string(), scope, created_at: now, last_used_at: None, revoked_at: None })
 }
 
 pub async fn list_tokens(db: &Db, user_id: Uuid) -> Result<Vec<ApiToken>> {
-    let mut sql = db.sql("SELECT id, user_id, name, scope, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ");
+    let mut sql = db
+        .sql("SELECT id, user_id, name, scope, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ");
     sql.bind(Arg::Uuid(user_id)).push(" ORDER BY created_at DESC");
     let rows: Vec<TokenRow> = db.fetch_all(sql).await?;
     Ok(rows.into_iter().map(ApiToken::from).collect())
@@ -307,7 +332,8 @@ pub async fn record_login_failure(db: &Db, key: &str, window: Duration) -> Resul
     let mut sql = db.sql("INSERT INTO login_failures (key, failures, window_start) VALUES (");
     sql.bind(Arg::Text(key.to_string())).push(", 1, ").bind(Arg::Ts(now)).push(")");
     sql.push(" ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN login_failures.window_start > ");
-    sql.bind(Arg::Ts(now - window)).push(" THEN login_failures.failures + 1 ELSE 1 END, window_start = CASE WHEN login_failures.window_start > ");
+    sql.bind(Arg::Ts(now - window))
+        .push(" THEN login_failures.failures + 1 ELSE 1 END, window_start = CASE WHEN login_failures.window_start > ");
     sql.bind(Arg::Ts(now - window)).push(" THEN login_failures.window_start ELSE ").bind(Arg::Ts(now)).push(" END");
     db.execute(sql).await?;
     Ok(())

@@ -52,6 +52,10 @@ pub(crate) struct ContactRow {
 }
 
 impl ContactRow {
+    pub(crate) fn seq(&self) -> i64 {
+        self.seq
+    }
+
     pub(crate) fn into_contact(self) -> Contact {
         Contact {
             id: self.id,
@@ -119,7 +123,11 @@ pub(crate) async fn owner_and_team(tx: &mut Tx, actor: &Actor, owner_id: Option<
 
 /// The name of a company the caller can see, or a field error (a contact cannot point at a company its owner
 /// cannot see, nor at one that does not exist).
-pub(crate) async fn visible_company_name(tx: &mut Tx, actor: &Actor, company_id: Option<Uuid>) -> Result<Option<String>> {
+pub(crate) async fn visible_company_name(
+    tx: &mut Tx,
+    actor: &Actor,
+    company_id: Option<Uuid>,
+) -> Result<Option<String>> {
     let Some(cid) = company_id else { return Ok(None) };
     let mut sql = tx.sql("SELECT c.name FROM companies c WHERE c.id = ");
     sql.bind(Arg::Uuid(cid));
@@ -132,12 +140,19 @@ pub(crate) async fn visible_company_name(tx: &mut Tx, actor: &Actor, company_id:
 }
 
 /// Inserts one contact inside `tx`: the row, its contact points, tags and search tokens.
-pub(crate) async fn insert_in(tx: &mut Tx, actor: &Actor, d: &ContactDraft, id: Uuid, now: DateTime<Utc>) -> Result<Contact> {
+pub(crate) async fn insert_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    d: &ContactDraft,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Contact> {
     let (owner, team) = owner_and_team(tx, actor, d.owner_id).await?;
     let company_name = visible_company_name(tx, actor, d.company_id).await?;
     let cols = column_values(d, owner, team);
     let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
-    let mut sql = tx.sql(&format!("INSERT INTO contacts (id, {}, version, created_at, updated_at) VALUES (", names.join(", ")));
+    let mut sql =
+        tx.sql(&format!("INSERT INTO contacts (id, {}, version, created_at, updated_at) VALUES (", names.join(", ")));
     sql.bind(Arg::Uuid(id));
     for (_, v, is_json) in cols {
         sql.push(", ");
@@ -229,7 +244,14 @@ pub(crate) fn json_cast(d: crate::Dialect) -> &'static str {
     }
 }
 
-async fn write_side_tables(tx: &mut Tx, id: Uuid, seq: i64, d: &ContactDraft, company_name: Option<&str>, replace: bool) -> Result<()> {
+async fn write_side_tables(
+    tx: &mut Tx,
+    id: Uuid,
+    seq: i64,
+    d: &ContactDraft,
+    company_name: Option<&str>,
+    replace: bool,
+) -> Result<()> {
     if replace {
         let mut del = tx.sql("DELETE FROM contact_points WHERE contact_id = ");
         del.bind(Arg::Uuid(id));
@@ -238,15 +260,25 @@ async fn write_side_tables(tx: &mut Tx, id: Uuid, seq: i64, d: &ContactDraft, co
         del.bind(Arg::Uuid(id));
         tx.execute(del).await?;
     }
-    let points: Vec<(&str, &str)> =
-        d.emails.iter().map(|e| ("email", e.address.as_str())).chain(d.phones.iter().map(|p| ("phone", p.number.as_str()))).collect();
+    let points: Vec<(&str, &str)> = d
+        .emails
+        .iter()
+        .map(|e| ("email", e.address.as_str()))
+        .chain(d.phones.iter().map(|p| ("phone", p.number.as_str())))
+        .collect();
     if !points.is_empty() {
         let mut sql = tx.sql("INSERT INTO contact_points (contact_id, kind, value) VALUES ");
         for (i, (kind, value)) in points.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
             }
-            sql.push("(").bind(Arg::Uuid(id)).push(", ").bind(Arg::Text(kind.to_string())).push(", ").bind(Arg::Text(value.to_string())).push(")");
+            sql.push("(")
+                .bind(Arg::Uuid(id))
+                .push(", ")
+                .bind(Arg::Text(kind.to_string()))
+                .push(", ")
+                .bind(Arg::Text(value.to_string()))
+                .push(")");
         }
         tx.execute(sql).await?;
     }
@@ -261,6 +293,38 @@ async fn write_side_tables(tx: &mut Tx, id: Uuid, seq: i64, d: &ContactDraft, co
         tx.execute(sql).await?;
     }
     tx.set_search_tokens(SearchTable::Contacts, seq, &search_tokens(d, company_name)).await
+}
+
+/// Rewrites the search tokens of a stored contact (after its company was renamed).
+pub(crate) async fn reindex(tx: &mut Tx, seq: i64, c: &Contact) -> Result<()> {
+    let company_name = match c.company_id {
+        Some(cid) => {
+            let mut sql = tx.sql("SELECT name FROM companies WHERE id = ");
+            sql.bind(Arg::Uuid(cid));
+            tx.fetch_scalar::<String>(sql).await?
+        }
+        None => None,
+    };
+    let draft = ContactDraft {
+        family_name: c.family_name.clone(),
+        given_name: c.given_name.clone(),
+        display_name: c.display_name.clone(),
+        emails: c.emails.clone(),
+        phones: c.phones.clone(),
+        address: c.address.clone(),
+        company_id: c.company_id,
+        job_title: c.job_title.clone(),
+        gender: c.gender,
+        birthday: c.birthday,
+        preferred_language: c.preferred_language.clone(),
+        source: c.source,
+        source_detail: c.source_detail.clone(),
+        tags: c.tags.clone(),
+        owner_id: c.owner_id,
+        visibility: c.visibility,
+        custom: c.custom.clone(),
+    };
+    tx.set_search_tokens(SearchTable::Contacts, seq, &search_tokens(&draft, company_name.as_deref())).await
 }
 
 /// Creates a contact.
@@ -381,7 +445,7 @@ pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> Result<Page<Contact>
     let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE 1 = 1"));
     sql.push(&filter.text);
     sql.args = filter.args.clone();
-    push_keyset_and_order(&mut sql, "c", sort.as_ref(), q.cursor.as_ref()).map_err(|_| invalid_cursor())?;
+    push_keyset_and_order(&mut sql, "c", sort.as_ref(), q.cursor.as_ref())?;
     sql.push(&format!(" LIMIT {}", q.limit + 1));
     let rows: Vec<ContactRow> = db.fetch_all(sql).await?;
     let mut items: Vec<Contact> = rows.into_iter().map(ContactRow::into_contact).collect();
@@ -432,11 +496,17 @@ fn sort_value(c: &Contact, q: &ListQuery) -> Value {
 
 /// Contacts that already use one of these normalised emails or phones (for duplicate warnings), visible to the
 /// caller.
-pub async fn find_by_contact_points(db: &Db, actor: &Actor, emails: &[String], phones: &[String]) -> Result<Vec<Contact>> {
+pub async fn find_by_contact_points(
+    db: &Db,
+    actor: &Actor,
+    emails: &[String],
+    phones: &[String],
+) -> Result<Vec<Contact>> {
     if emails.is_empty() && phones.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE c.id IN (SELECT contact_id FROM contact_points WHERE "));
+    let mut sql = db
+        .sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE c.id IN (SELECT contact_id FROM contact_points WHERE "));
     let mut first = true;
     for (kind, values) in [("email", emails), ("phone", phones)] {
         for v in values.iter().take(40) {
@@ -492,4 +562,3 @@ pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec
 
 /// How many matching records are ranked per search; more matches than this are cut in `seq` (creation) order.
 pub const SEARCH_CANDIDATES: usize = 500;
-

@@ -62,7 +62,10 @@ impl DbConfig {
 pub enum Backend {
     /// One writer connection (SQLite has one writer at a time; queuing in the pool beats busy retries) and a pool
     /// of readers.
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -84,7 +87,7 @@ impl Db {
         match config {
             DbConfig::Sqlite { path } => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| sqlx::Error::Io(e))?;
+                    std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
                 }
                 let opts = SqliteConnectOptions::new()
                     .filename(path)
@@ -196,8 +199,17 @@ macro_rules! on_db {
 }
 
 /// A row type both drivers can decode (every `#[derive(sqlx::FromRow)]` struct whose fields both support).
-pub trait BothRow: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin {}
-impl<T> BothRow for T where T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin {}
+pub trait BothRow:
+    for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin
+{
+}
+impl<T> BothRow for T where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
 
 /// A scalar both drivers can decode.
 pub trait BothScalar:
@@ -229,7 +241,9 @@ impl Db {
     }
 
     pub async fn fetch_all<R: BothRow>(&self, sql: Sql) -> Result<Vec<R>> {
-        Ok(on_db!(self, read, |p| bind_args!(sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), sql.args).fetch_all(p).await?))
+        Ok(on_db!(self, read, |p| bind_args!(sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), sql.args)
+            .fetch_all(p)
+            .await?))
     }
 
     pub async fn fetch_optional<R: BothRow>(&self, sql: Sql) -> Result<Option<R>> {
@@ -295,11 +309,16 @@ impl Tx {
     }
 
     pub async fn execute(&mut self, sql: Sql) -> Result<u64> {
-        Ok(on_tx!(self, |c| bind_args!(sqlx::query(AssertSqlSafe(sql.text)), sql.args).execute(c).await?.rows_affected()))
+        Ok(on_tx!(self, |c| bind_args!(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
+            .execute(c)
+            .await?
+            .rows_affected()))
     }
 
     pub async fn fetch_optional<R: BothRow>(&mut self, sql: Sql) -> Result<Option<R>> {
-        Ok(on_tx!(self, |c| bind_args!(sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), sql.args).fetch_optional(c).await?))
+        Ok(on_tx!(self, |c| bind_args!(sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), sql.args)
+            .fetch_optional(c)
+            .await?))
     }
 
     pub async fn fetch_all<R: BothRow>(&mut self, sql: Sql) -> Result<Vec<R>> {
@@ -334,8 +353,14 @@ impl Tx {
         match self {
             Tx::Sqlite(t) => {
                 let (del, ins) = match table {
-                    SearchTable::Contacts => ("DELETE FROM contact_fts WHERE rowid = $1", "INSERT INTO contact_fts(rowid, tokens) VALUES ($1, $2)"),
-                    SearchTable::Companies => ("DELETE FROM company_fts WHERE rowid = $1", "INSERT INTO company_fts(rowid, tokens) VALUES ($1, $2)"),
+                    SearchTable::Contacts => (
+                        "DELETE FROM contact_fts WHERE rowid = $1",
+                        "INSERT INTO contact_fts(rowid, tokens) VALUES ($1, $2)",
+                    ),
+                    SearchTable::Companies => (
+                        "DELETE FROM company_fts WHERE rowid = $1",
+                        "INSERT INTO company_fts(rowid, tokens) VALUES ($1, $2)",
+                    ),
                 };
                 sqlx::query(del).bind(seq).execute(&mut **t).await?;
                 if !tokens.is_empty() {
@@ -344,8 +369,12 @@ impl Tx {
             }
             Tx::Postgres(t) => {
                 let sql = match table {
-                    SearchTable::Contacts => "INSERT INTO contact_fts(seq, tokens) VALUES ($1, array_to_tsvector($2::text[])) ON CONFLICT (seq) DO UPDATE SET tokens = EXCLUDED.tokens",
-                    SearchTable::Companies => "INSERT INTO company_fts(seq, tokens) VALUES ($1, array_to_tsvector($2::text[])) ON CONFLICT (seq) DO UPDATE SET tokens = EXCLUDED.tokens",
+                    SearchTable::Contacts => {
+                        "INSERT INTO contact_fts(seq, tokens) VALUES ($1, array_to_tsvector($2::text[])) ON CONFLICT (seq) DO UPDATE SET tokens = EXCLUDED.tokens"
+                    }
+                    SearchTable::Companies => {
+                        "INSERT INTO company_fts(seq, tokens) VALUES ($1, array_to_tsvector($2::text[])) ON CONFLICT (seq) DO UPDATE SET tokens = EXCLUDED.tokens"
+                    }
                 };
                 sqlx::query(sql).bind(seq).bind(tokens).execute(&mut **t).await?;
             }

@@ -6,12 +6,19 @@
 //! (search, JSON access, case-insensitive matching) go through [`Dialect`].
 
 pub mod accounts;
+pub mod activities;
+pub mod companies;
 pub mod contacts;
+pub mod custom_fields;
 mod db;
 mod error;
+pub mod idempotency;
+pub mod orders;
+pub mod products;
 mod scope;
 mod search_index;
 pub mod sql;
+pub mod tasks;
 pub mod testing;
 
 pub use db::{Backend, Db, DbConfig, Dialect};

@@ -2,8 +2,8 @@
 //! restricts a query to the records matching a search text. Tokens come from `guanxi-text`, the same code on
 //! both backends, so both find the same records.
 
-use crate::sql::{Arg, Sql};
 use crate::Dialect;
+use crate::sql::{Arg, Sql};
 use guanxi_text::SearchQuery;
 
 /// Appends ` AND <alias>.seq IN (<records matching q>)`; returns false (appending nothing) when the text has no

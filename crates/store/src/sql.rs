@@ -192,7 +192,10 @@ fn push_condition(sql: &mut Sql, alias: &str, object: &str, c: &Condition) {
             let empty = matches!(c.values.first(), Some(FilterValue::Bool(true)));
             if builtin_tags {
                 sql.push(if empty { "NOT EXISTS" } else { "EXISTS" });
-                let _ = write!(sql.text, " (SELECT 1 FROM record_tags rt WHERE rt.object = '{object}' AND rt.record_id = {alias}.id)");
+                let _ = write!(
+                    sql.text,
+                    " (SELECT 1 FROM record_tags rt WHERE rt.object = '{object}' AND rt.record_id = {alias}.id)"
+                );
             } else if kind == FieldKind::Text {
                 if empty {
                     sql.push("(").push(&expr).push(" IS NULL OR ").push(&expr).push(" = '')");
@@ -207,13 +210,20 @@ fn push_condition(sql: &mut Sql, alias: &str, object: &str, c: &Condition) {
         }
         Op::HasTag => {
             if builtin_tags {
-                let _ = write!(sql.text, "EXISTS (SELECT 1 FROM record_tags rt WHERE rt.object = '{object}' AND rt.record_id = {alias}.id AND rt.tag = ");
+                let _ = write!(
+                    sql.text,
+                    "EXISTS (SELECT 1 FROM record_tags rt WHERE rt.object = '{object}' AND rt.record_id = {alias}.id AND rt.tag = "
+                );
                 sql.bind(v(0)).push(")");
             } else if let FieldRef::Custom { key, .. } = &c.field {
-                let safe: String = key.chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
+                let safe: String =
+                    key.chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
                 match d {
                     Dialect::Sqlite => {
-                        let _ = write!(sql.text, "EXISTS (SELECT 1 FROM json_each({alias}.custom, '$.{safe}') je WHERE je.value = ");
+                        let _ = write!(
+                            sql.text,
+                            "EXISTS (SELECT 1 FROM json_each({alias}.custom, '$.{safe}') je WHERE je.value = "
+                        );
                         sql.bind(v(0)).push(")");
                     }
                     Dialect::Postgres => {
@@ -249,7 +259,12 @@ pub fn sort_spec(dialect: Dialect, alias: &str, q: &ListQuery) -> Option<SortSpe
 }
 
 /// Appends the keyset condition that starts after `cursor` and the ORDER BY clause; default order is newest first.
-pub fn push_keyset_and_order(sql: &mut Sql, alias: &str, sort: Option<&SortSpec>, cursor: Option<&Cursor>) -> Result<(), ()> {
+pub fn push_keyset_and_order(
+    sql: &mut Sql,
+    alias: &str,
+    sort: Option<&SortSpec>,
+    cursor: Option<&Cursor>,
+) -> Result<(), crate::StoreError> {
     match sort {
         None => {
             if let Some(c) = cursor {
@@ -261,7 +276,7 @@ pub fn push_keyset_and_order(sql: &mut Sql, alias: &str, sort: Option<&SortSpec>
         Some(s) => {
             let cmp = if s.descending { "<" } else { ">" };
             if let Some(c) = cursor {
-                let v = cursor_arg(s.kind, &c.sort_value).ok_or(())?;
+                let v = cursor_arg(s.kind, &c.sort_value).ok_or_else(crate::contacts::invalid_cursor)?;
                 let _ = write!(sql.text, " AND ({} {cmp} ", s.expr);
                 sql.bind(v.clone());
                 let _ = write!(sql.text, " OR ({} = ", s.expr);
@@ -287,4 +302,3 @@ fn cursor_arg(kind: FieldKind, v: &serde_json::Value) -> Option<Arg> {
         FieldKind::Tags => return None,
     })
 }
-

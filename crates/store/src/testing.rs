@@ -75,18 +75,26 @@ fn migrations_hash() -> String {
 
 async fn ensure_pg_template() -> String {
     let name = format!("gx_tpl_{}", migrations_hash());
-    let mut admin = PgConnection::connect(&pg_admin_url()).await.expect("PostgreSQL must be reachable (GUANXI_TEST_PG)");
+    let mut admin =
+        PgConnection::connect(&pg_admin_url()).await.expect("PostgreSQL must be reachable (GUANXI_TEST_PG)");
     admin.execute("SELECT pg_advisory_lock(727272)").await.expect("advisory lock");
-    let exists: Option<(i32,)> =
-        sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1").bind(&name).fetch_optional(&mut admin).await.expect("query");
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut admin)
+        .await
+        .expect("query");
     if exists.is_none() {
         let building = format!("{name}_building");
         admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building}"))).await.expect("drop");
         admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {building}"))).await.expect("create template");
-        let db = Db::connect(&DbConfig::Postgres { url: pg_url_for(&building), max_connections: 2 }).await.expect("connect");
+        let db =
+            Db::connect(&DbConfig::Postgres { url: pg_url_for(&building), max_connections: 2 }).await.expect("connect");
         db.migrate().await.expect("migrate template");
         db.close().await;
-        admin.execute(sqlx::AssertSqlSafe(format!("ALTER DATABASE {building} RENAME TO {name}"))).await.expect("rename");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("ALTER DATABASE {building} RENAME TO {name}")))
+            .await
+            .expect("rename");
     }
     admin.execute("SELECT pg_advisory_unlock(727272)").await.expect("unlock");
     name
@@ -113,7 +121,8 @@ impl TestDb {
                 // CREATE DATABASE ... TEMPLATE fails while another session is connected to the template; retry.
                 let mut tries = 0;
                 loop {
-                    let r = admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {template}"))).await;
+                    let r =
+                        admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {template}"))).await;
                     match r {
                         Ok(_) => break,
                         Err(e) if tries < 50 => {
@@ -124,7 +133,9 @@ impl TestDb {
                         Err(e) => panic!("cannot create test database: {e}"),
                     }
                 }
-                let db = Db::connect(&DbConfig::Postgres { url: pg_url_for(&name), max_connections: 8 }).await.expect("connect test db");
+                let db = Db::connect(&DbConfig::Postgres { url: pg_url_for(&name), max_connections: 8 })
+                    .await
+                    .expect("connect test db");
                 Some(TestDb { db, backend, pg_name: Some(name), _dir: None })
             }
         }
@@ -160,7 +171,9 @@ macro_rules! backend_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some(t) = $crate::testing::TestDb::new($crate::testing::TestBackend::Postgres).await else { return };
+                let Some(t) = $crate::testing::TestDb::new($crate::testing::TestBackend::Postgres).await else {
+                    return;
+                };
                 let db = t.db.clone();
                 ($body)(db).await;
                 t.cleanup().await;

@@ -11,7 +11,14 @@ async fn admin(db: &Db) -> Actor {
     let team = accounts::create_team(db, "Sales").await.unwrap();
     let u = accounts::create_user(
         db,
-        &NewUser { email: "boss@example.com", display_name: "Boss", password_hash: "x", role: Role::Admin, team_id: Some(team.id), locale: None },
+        &NewUser {
+            email: "boss@example.com",
+            display_name: "Boss",
+            password_hash: "x",
+            role: Role::Admin,
+            team_id: Some(team.id),
+            locale: None,
+        },
     )
     .await
     .unwrap();
@@ -43,7 +50,13 @@ backend_test!(contact_round_trip_and_search, |db: Db| async move {
         assert_eq!(hits.len(), 1, "query {q:?}");
     }
     let filters = vec!["tags:has_tag:vip".to_string()];
-    let lq = parse_list_query(&ListParams { filters: &filters, sort: Some("display_name"), limit: None, cursor: None, q: None }, CONTACT_FIELDS, &[], actor.user_id).unwrap();
+    let lq = parse_list_query(
+        &ListParams { filters: &filters, sort: Some("display_name"), limit: None, cursor: None, q: None },
+        CONTACT_FIELDS,
+        &[],
+        actor.user_id,
+    )
+    .unwrap();
     let page = contacts::list(&db, &actor, &lq).await.unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.items[0].id, c.id);
@@ -52,7 +65,10 @@ backend_test!(contact_round_trip_and_search, |db: Db| async move {
     changed.job_title = Some("经理".into());
     let updated = contacts::update(&db, &actor, c.id, 1, &changed).await.unwrap();
     assert_eq!(updated.version, 2);
-    assert!(matches!(contacts::update(&db, &actor, c.id, 1, &changed).await, Err(guanxi_store::StoreError::VersionMismatch { current: 2 })));
+    assert!(matches!(
+        contacts::update(&db, &actor, c.id, 1, &changed).await,
+        Err(guanxi_store::StoreError::VersionMismatch { current: 2 })
+    ));
     contacts::delete(&db, &actor, c.id, Some(2)).await.unwrap();
     assert!(contacts::search(&db, &actor, "张伟", 10).await.unwrap().is_empty());
 });

@@ -1,0 +1,159 @@
+//! The Gamma-Gamma model of spend per transaction (Fader, Hardie and Lee 2005, "RFM and CLV").
+//!
+//! A customer's transaction values are Gamma(p, ν) with ν ~ Gamma(q, γ) across customers; fitted on the
+//! repeat customers' number of repeat transactions x and mean repeat value zbar, it shrinks each customer's
+//! observed mean towards the population mean in proportion to how little we have seen of them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AnalyticsError, Result, ensure_finite};
+use crate::optimize::{ModelFit, fit_positive_params};
+use crate::orders::RepeatSummary;
+use crate::special::ln_gamma;
+
+/// Gamma-Gamma parameters (γ is in the same money unit as the mean values it was fitted on).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GammaGammaParams {
+    /// Shape of the per-transaction value distribution.
+    pub p: f64,
+    /// Shape of the distribution of the customers' scale parameters.
+    pub q: f64,
+    /// Scale of the distribution of the customers' scale parameters.
+    pub gamma: f64,
+}
+
+/// The data reduced to what the likelihood needs: per distinct x its count, per customer x and x·zbar, and
+/// the parameter-free sums Σ x ln zbar and Σ ln zbar. An evaluation then costs one logarithm per customer.
+struct Prepared {
+    /// (x, number of customers with that x)
+    by_x: Vec<(f64, f64)>,
+    /// (x, x · zbar) per customer
+    totals: Vec<(f64, f64)>,
+    sum_x_ln_m: f64,
+    sum_ln_m: f64,
+}
+
+fn prepare(rows: &[(f64, f64)]) -> Prepared {
+    let mut xs: Vec<f64> = rows.iter().map(|r| r.0).collect();
+    xs.sort_unstable_by(f64::total_cmp);
+    let mut by_x: Vec<(f64, f64)> = Vec::new();
+    for x in xs {
+        match by_x.last_mut() {
+            Some(last) if last.0 == x => last.1 += 1.0,
+            _ => by_x.push((x, 1.0)),
+        }
+    }
+    Prepared {
+        by_x,
+        totals: rows.iter().map(|&(x, m)| (x, x * m)).collect(),
+        sum_x_ln_m: rows.iter().map(|&(x, m)| x * m.ln()).sum(),
+        sum_ln_m: rows.iter().map(|&(_, m)| m.ln()).sum(),
+    }
+}
+
+/// Below this many customers one thread is faster than spawning more.
+const PARALLEL_MIN_ROWS: usize = 50_000;
+/// Fixed number of chunks, so the summation order (and so the result) does not depend on the machine.
+const CHUNKS: usize = 8;
+
+/// Σ_i ln Γ(p x_i + q) − ln Γ(p x_i) − ln Γ(q) + q ln γ + (p x_i − 1) ln m_i + p x_i ln x_i − (p x_i + q) ln(x_i m_i + γ)
+fn log_likelihood(params: &GammaGammaParams, data: &Prepared) -> f64 {
+    let GammaGammaParams { p, q, gamma } = *params;
+    if !(p > 0.0 && q > 0.0 && gamma > 0.0) {
+        return f64::NEG_INFINITY;
+    }
+    let n = data.totals.len() as f64;
+    let per_x: f64 =
+        data.by_x.iter().map(|&(x, count)| count * (ln_gamma(p * x + q) - ln_gamma(p * x) + p * x * x.ln())).sum();
+    let sum = |rows: &[(f64, f64)]| -> f64 { rows.iter().map(|&(x, s)| (p * x + q) * (s + gamma).ln()).sum() };
+    let per_customer: f64 = if data.totals.len() < PARALLEL_MIN_ROWS {
+        sum(&data.totals)
+    } else {
+        let chunk = data.totals.len().div_ceil(CHUNKS);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = data.totals.chunks(chunk).map(|c| s.spawn(move || sum(c))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(f64::NAN)).sum()
+        })
+    };
+    per_x + n * (q * gamma.ln() - ln_gamma(q)) + p * data.sum_x_ln_m - data.sum_ln_m - per_customer
+}
+
+/// Fits Gamma-Gamma to the customers with at least one repeat purchase and a positive mean repeat value (the
+/// others carry no information about spend per repeat transaction and are skipped).
+///
+/// ```
+/// use guanxi_analytics::gamma_gamma::fit_gamma_gamma;
+/// use guanxi_analytics::orders::{repeat_summaries, OrderHistory, TimeUnit};
+/// use guanxi_analytics::synthetic::{generate, SyntheticSettings};
+/// let data = generate(&SyntheticSettings { customers: 3_000, ..Default::default() });
+/// let history = OrderHistory::from_transactions(&data.transactions);
+/// let summaries = repeat_summaries(&history, data.settings.end, TimeUnit::Days).unwrap();
+/// let fit = fit_gamma_gamma(&summaries).unwrap();
+/// // Generated with p = 6, q = 3.8, gamma = 1500 (minor units).
+/// assert!(fit.params.p > 3.0 && fit.params.p < 12.0);
+/// ```
+pub fn fit_gamma_gamma<K>(summaries: &[RepeatSummary<K>]) -> Result<ModelFit<GammaGammaParams>> {
+    let mut rows = Vec::with_capacity(summaries.len());
+    for s in summaries {
+        ensure_finite(s.mean_repeat_value_minor, "mean repeat value")?;
+        if s.frequency > 0 && s.mean_repeat_value_minor > 0.0 {
+            rows.push((s.frequency as f64, s.mean_repeat_value_minor));
+        }
+    }
+    if rows.len() < 2 {
+        return Err(AnalyticsError::EmptyInput { what: "Gamma-Gamma fit (needs two customers with repeat purchases)" });
+    }
+    let mean = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
+    let data = prepare(&rows);
+    // Start where the mean spend matches: E[z] = p γ / (q − 1) with p = 1, q = 2.
+    let (v, se, ll, iterations) = fit_positive_params(
+        |v| -log_likelihood(&GammaGammaParams { p: v[0], q: v[1], gamma: v[2] }, &data),
+        &[1.0, 2.0, mean],
+    )?;
+    Ok(ModelFit {
+        params: GammaGammaParams { p: v[0], q: v[1], gamma: v[2] },
+        standard_errors: se.map(|s| GammaGammaParams { p: s[0], q: s[1], gamma: s[2] }),
+        log_likelihood: ll,
+        iterations,
+        customers: rows.len() as f64,
+    })
+}
+
+impl GammaGammaParams {
+    /// Expected value of this customer's future transactions given x repeat transactions with mean `mean_value`
+    /// (zero when x = 0: then it is the population mean p γ / (q − 1)).
+    ///
+    /// ```
+    /// use guanxi_analytics::gamma_gamma::GammaGammaParams;
+    /// let p = GammaGammaParams { p: 6.25, q: 3.74, gamma: 15.44 };
+    /// let population = p.expected_average_value(0, 0.0).unwrap();
+    /// assert!((population - 6.25 * 15.44 / 2.74).abs() < 1e-12);
+    /// // A big spender is pulled towards the population mean, less so the more we have seen of them.
+    /// let once = p.expected_average_value(1, 100.0).unwrap();
+    /// let often = p.expected_average_value(10, 100.0).unwrap();
+    /// assert!(population < once && once < often && often < 100.0);
+    /// ```
+    pub fn expected_average_value(&self, x: u32, mean_value: f64) -> Result<f64> {
+        ensure_finite(mean_value, "mean value")?;
+        if self.q <= 1.0 {
+            return Err(AnalyticsError::InvalidInput(format!(
+                "Gamma-Gamma q = {} <= 1: the population mean spend is infinite",
+                self.q
+            )));
+        }
+        let x = x as f64;
+        Ok(self.p * (self.gamma + x * mean_value) / (self.p * x + self.q - 1.0))
+    }
+
+    /// Log-likelihood of (x, mean value) rows under these parameters (rows with x = 0 are skipped).
+    ///
+    /// ```
+    /// use guanxi_analytics::gamma_gamma::GammaGammaParams;
+    /// let p = GammaGammaParams { p: 6.25, q: 3.74, gamma: 15.44 };
+    /// assert!(p.log_likelihood(&[(2, 22.35), (0, 0.0)]) < 0.0);
+    /// ```
+    pub fn log_likelihood(&self, rows: &[(u32, f64)]) -> f64 {
+        let rows: Vec<(f64, f64)> = rows.iter().filter(|r| r.0 > 0).map(|&(x, m)| (x as f64, m)).collect();
+        log_likelihood(self, &prepare(&rows))
+    }
+}

@@ -1,0 +1,9 @@
+//! API tests: one binary (faster to link), every test on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod access;
+mod auth;
+mod contacts;
+mod errors;
+mod search;
