@@ -1,1 +1,31 @@
-fn main() {}
+//! Project chores that are programs rather than shell one-liners: `cargo xtask <task>`.
+
+mod bench_api;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Guanxi project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Benchmarks that report figures against the project's targets (not tests: nothing here fails CI).
+    #[command(subcommand)]
+    Bench(Bench),
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// The JSON API end to end: bulk load, reads, lists and searches against a release server.
+    Api(bench_api::ApiArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().task {
+        Task::Bench(Bench::Api(args)) => bench_api::run(args),
+    }
+}

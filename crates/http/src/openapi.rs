@@ -1,5 +1,223 @@
 //! The OpenAPI 3.1 document served at `/api/openapi.json`.
+//!
+//! Component schemas come from the domain types (`#[derive(utoipa::ToSchema)]`); the operations of every record
+//! type are generated from the same [`Resource`] description the generic handlers use, so the document cannot
+//! drift from the routes. `tests` snapshot it.
 
-pub fn document() -> serde_json::Value {
-    serde_json::json!({"openapi": "3.1.0"})
+use crate::api::Resource;
+use crate::api::records::{Activities, Companies, Contacts, Orders, Products, Tasks};
+use crate::error::Problem;
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+fn add_schema<T: ToSchema>(schemas: &mut Map<String, Value>) {
+    schemas.insert(T::name().to_string(), serde_json::to_value(T::schema()).unwrap_or(Value::Null));
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    for (name, schema) in nested {
+        schemas.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
+    }
+}
+
+fn r(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn problem_responses(codes: &[&str]) -> Map<String, Value> {
+    let mut m = Map::new();
+    for code in codes {
+        let description = match *code {
+            "400" => "Malformed request (bad JSON, bad header)",
+            "401" => "Not signed in, or the token is invalid",
+            "403" => "Not allowed (read-only token, role, or a record you may read but not change)",
+            "404" => "No such record, or not visible to the caller",
+            "409" => "A request with the same Idempotency-Key is still running",
+            "412" => "The record changed since it was read; the problem carries `current_version`",
+            "413" => "Request body too large",
+            "415" => "The body is not JSON",
+            "422" => "Invalid input; `errors` lists every field with a code and a message",
+            "428" => "If-Match is required",
+            "429" => "Too many attempts; see Retry-After",
+            _ => "Error",
+        };
+        m.insert(
+            code.to_string(),
+            json!({"description": description, "content": {"application/problem+json": {"schema": r("Problem")}}}),
+        );
+    }
+    m
+}
+
+fn with_problems(mut ok: Map<String, Value>, codes: &[&str]) -> Value {
+    ok.extend(problem_responses(codes));
+    Value::Object(ok)
+}
+
+fn json_response(code: &str, description: &str, schema: Value) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(code.into(), json!({"description": description, "content": {"application/json": {"schema": schema}}}));
+    m
+}
+
+fn list_params() -> Value {
+    json!([
+        {"name": "filter", "in": "query", "description": "Repeatable `FIELD:OP:VALUE` condition, AND-ed. OP is one of eq, ne, lt, gt, between (FROM,TO), contains, in (a,b,c), is_empty (true|false), has_tag. `owner:eq:me` means the caller; `custom.KEY` filters a custom field.", "schema": {"type": "array", "items": {"type": "string"}}, "style": "form", "explode": true},
+        {"name": "sort", "in": "query", "description": "A sortable field, `-field` for descending; default newest first.", "schema": {"type": "string"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+        {"name": "cursor", "in": "query", "description": "`next_cursor` of the previous page.", "schema": {"type": "string"}},
+        {"name": "q", "in": "query", "description": "Search text (contacts and companies).", "schema": {"type": "string"}}
+    ])
+}
+
+fn id_param() -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}})
+}
+
+fn add_resource<R: Resource>(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>, batch: bool) {
+    add_schema::<R::Record>(schemas);
+    add_schema::<R::Input>(schemas);
+    let rec = R::Record::name().to_string();
+    let input = R::Input::name().to_string();
+    let tag = R::PATH;
+    let page = json!({"type": "object", "required": ["items", "total", "total_is_estimate"], "properties": {
+        "items": {"type": "array", "items": r(&rec)},
+        "next_cursor": {"type": ["string", "null"]},
+        "total": {"type": "integer", "description": "Exact up to 10,000; beyond that 10,000 with total_is_estimate"},
+        "total_is_estimate": {"type": "boolean"}
+    }});
+    let idem = json!({"name": "Idempotency-Key", "in": "header", "description": "A retry with the same key returns the first response instead of writing again.", "schema": {"type": "string", "maxLength": 255}});
+    paths.insert(
+        format!("/api/v1/{}", R::PATH),
+        json!({
+            "get": {"tags": [tag], "operationId": format!("list_{}", R::PATH), "summary": format!("List {} the caller can see", R::PATH),
+                    "parameters": list_params(), "responses": with_problems(json_response("200", "A page", page), &["401", "422"])},
+            "post": {"tags": [tag], "operationId": format!("create_{}", R::PATH), "summary": format!("Create one of {}", R::PATH),
+                     "parameters": [idem.clone()],
+                     "requestBody": {"required": true, "content": {"application/json": {"schema": r(&input)}}},
+                     "responses": with_problems(json_response("201", "Created; ETag carries the version", r(&rec)), &["400", "401", "403", "409", "413", "415", "422"])}
+        }),
+    );
+    if batch {
+        paths.insert(
+            format!("/api/v1/{}/batch", R::PATH),
+            json!({"post": {"tags": [tag], "operationId": format!("batch_create_{}", R::PATH),
+                "summary": "Create up to 1,000 records, all or nothing; errors are reported per record under items/<index>/…",
+                "parameters": [idem],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "maxItems": 1000, "items": r(&input)}}}}}},
+                "responses": with_problems(json_response("201", "Created", json!({"type": "object", "properties": {"items": {"type": "array", "items": r(&rec)}}})), &["400", "401", "403", "409", "413", "415", "422"])}}),
+        );
+    }
+    let if_match = json!({"name": "If-Match", "in": "header", "required": true, "description": "The ETag (version) the change is based on.", "schema": {"type": "string"}});
+    paths.insert(
+        format!("/api/v1/{}/{{id}}", R::PATH),
+        json!({
+            "parameters": [id_param()],
+            "get": {"tags": [tag], "operationId": format!("get_{}", R::PATH), "responses": with_problems(json_response("200", "The record; ETag carries the version", r(&rec)), &["401", "404"])},
+            "patch": {"tags": [tag], "operationId": format!("update_{}", R::PATH), "summary": "JSON Merge Patch (RFC 7396) of the writable fields",
+                      "parameters": [if_match],
+                      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "responses": with_problems(json_response("200", "Updated", r(&rec)), &["400", "401", "403", "404", "412", "415", "422", "428"])},
+            "delete": {"tags": [tag], "operationId": format!("delete_{}", R::PATH),
+                       "parameters": [{"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}}],
+                       "responses": with_problems({let mut m = Map::new(); m.insert("204".into(), json!({"description": "Deleted"})); m}, &["401", "403", "404", "412"])}
+        }),
+    );
+}
+
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    let mut schemas = Map::new();
+    add_schema::<Problem>(&mut schemas);
+    add_resource::<Contacts>(&mut paths, &mut schemas, true);
+    add_resource::<Companies>(&mut paths, &mut schemas, true);
+    add_resource::<Products>(&mut paths, &mut schemas, true);
+    add_resource::<Orders>(&mut paths, &mut schemas, true);
+    add_resource::<Activities>(&mut paths, &mut schemas, true);
+    add_resource::<Tasks>(&mut paths, &mut schemas, false);
+    add_schema::<guanxi_core::activity::TimelineEntry>(&mut schemas);
+    add_schema::<guanxi_core::custom_field::CustomFieldDef>(&mut schemas);
+    add_schema::<guanxi_core::custom_field::CustomFieldInput>(&mut schemas);
+    add_schema::<crate::api::accounts::TokenRequest>(&mut schemas);
+    add_schema::<crate::api::accounts::TokenResponse>(&mut schemas);
+
+    let timeline = json!({"get": {"tags": ["timeline"], "parameters": [id_param(),
+            {"name": "kind", "in": "query", "description": "Comma-separated activity kinds", "schema": {"type": "string"}},
+            {"name": "orders", "in": "query", "schema": {"type": "boolean", "default": true}},
+            {"name": "before", "in": "query", "description": "next_cursor of the previous page", "schema": {"type": "string"}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200, "default": 50}}],
+        "responses": with_problems(json_response("200", "Activities and orders, newest first", json!({"type": "object", "properties": {"items": {"type": "array", "items": r("TimelineEntry")}, "next_cursor": {"type": ["string", "null"]}}})), &["401", "404", "422"])}});
+    paths.insert("/api/v1/contacts/{id}/timeline".into(), timeline.clone());
+    paths.insert("/api/v1/companies/{id}/timeline".into(), timeline);
+    paths.insert(
+        "/api/v1/tasks/reminders".into(),
+        json!({"get": {"tags": ["tasks"], "summary": "The caller's open tasks whose reminder is due", "responses": with_problems(json_response("200", "Tasks", json!({"type": "array", "items": r("Task")})), &["401"])}}),
+    );
+    paths.insert(
+        "/api/v1/search".into(),
+        json!({"get": {"tags": ["search"], "summary": "Ranked search across contacts and companies: Chinese names (also 2 characters), Latin prefixes, emails, phone numbers by their last 4+ digits",
+            "parameters": [{"name": "q", "in": "query", "required": true, "schema": {"type": "string"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100, "default": 20}}],
+            "responses": with_problems(json_response("200", "Matches with a score", json!({"type": "object", "properties": {
+                "contacts": {"type": "array", "items": {"allOf": [r("Contact"), {"type": "object", "properties": {"score": {"type": "integer"}}}]}},
+                "companies": {"type": "array", "items": {"allOf": [r("Company"), {"type": "object", "properties": {"score": {"type": "integer"}}}]}}}})), &["401", "422"])}}),
+    );
+    paths.insert(
+        "/api/v1/auth/token".into(),
+        json!({"post": {"tags": ["auth"], "security": [], "summary": "Exchange email and password for a bearer token (throttled after 5 failures in 15 minutes)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": r("TokenRequest")}}},
+            "responses": with_problems(json_response("201", "The token, shown once", r("TokenResponse")), &["400", "401", "422", "429"])}}),
+    );
+    paths.insert("/api/v1/me".into(), json!({"get": {"tags": ["auth"], "responses": with_problems(json_response("200", "The signed-in user", json!({"type": "object"})), &["401"])}}));
+    paths.insert(
+        "/api/v1/tokens".into(),
+        json!({"get": {"tags": ["auth"], "summary": "The caller's API tokens (never their secrets)", "responses": with_problems(json_response("200", "Tokens", json!({"type": "array", "items": {"type": "object"}})), &["401"])},
+               "post": {"tags": ["auth"], "summary": "Create a token; the secret is shown once", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "scope": {"enum": ["read", "read_write"]}}}}}},
+                        "responses": with_problems(json_response("201", "Created", r("TokenResponse")), &["401", "403", "422"])}}),
+    );
+    paths.insert("/api/v1/tokens/{id}".into(), json!({"delete": {"tags": ["auth"], "summary": "Revoke a token", "parameters": [id_param()], "responses": with_problems({let mut m = Map::new(); m.insert("204".into(), json!({"description": "Revoked"})); m}, &["401", "404"])}}));
+    paths.insert(
+        "/api/v1/users".into(),
+        json!({"get": {"tags": ["admin"], "responses": with_problems(json_response("200", "Users", json!({"type": "array", "items": {"type": "object"}})), &["401"])},
+               "post": {"tags": ["admin"], "summary": "Add a user (admins)", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["email", "display_name", "password", "role"], "properties": {"email": {"type": "string"}, "display_name": {"type": "string"}, "password": {"type": "string", "minLength": 10}, "role": {"enum": ["admin", "manager", "member"]}, "team_id": {"type": ["string", "null"], "format": "uuid"}, "locale": {"type": ["string", "null"]}}}}}},
+                        "responses": with_problems(json_response("201", "Created", json!({"type": "object"})), &["401", "403", "422"])}}),
+    );
+    paths.insert(
+        "/api/v1/teams".into(),
+        json!({"get": {"tags": ["admin"], "responses": with_problems(json_response("200", "Teams", json!({"type": "array", "items": {"type": "object"}})), &["401"])},
+               "post": {"tags": ["admin"], "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}}, "responses": with_problems(json_response("201", "Created", json!({"type": "object"})), &["401", "403", "422"])}}),
+    );
+    paths.insert(
+        "/api/v1/custom-fields".into(),
+        json!({"get": {"tags": ["admin"], "parameters": [{"name": "object", "in": "query", "schema": {"enum": ["contact", "company", "product", "order"]}}], "responses": with_problems(json_response("200", "Definitions", json!({"type": "array", "items": r("CustomFieldDef")})), &["401", "422"])},
+               "post": {"tags": ["admin"], "requestBody": {"required": true, "content": {"application/json": {"schema": r("CustomFieldInput")}}}, "responses": with_problems(json_response("201", "Created", r("CustomFieldDef")), &["401", "403", "422"])}}),
+    );
+    paths.insert("/api/v1/custom-fields/{id}".into(), json!({"delete": {"tags": ["admin"], "parameters": [id_param()], "responses": with_problems({let mut m = Map::new(); m.insert("204".into(), json!({"description": "Deleted"})); m}, &["401", "403", "404"])}}));
+    paths.insert("/healthz".into(), json!({"get": {"tags": ["operations"], "security": [], "responses": {"200": {"description": "The database answers"}, "503": {"description": "The database does not answer"}}}}));
+    paths.insert("/livez".into(), json!({"get": {"tags": ["operations"], "security": [], "responses": {"200": {"description": "The process is up"}}}}));
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Guanxi API", "version": env!("CARGO_PKG_VERSION"), "description": "The JSON API of Guanxi (关系), a self-hosted CRM.", "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"}},
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A token from POST /api/v1/auth/token or POST /api/v1/tokens"}}}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn openapi_document_snapshot() {
+        insta::assert_json_snapshot!("openapi", super::document());
+    }
+
+    #[test]
+    fn every_schema_reference_resolves() {
+        let doc = super::document();
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for part in text.split("\"#/components/schemas/").skip(1) {
+            let name = &part[..part.find('"').unwrap()];
+            assert!(schemas.contains_key(name), "dangling $ref to {name}");
+        }
+    }
 }

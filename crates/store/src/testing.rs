@@ -3,7 +3,7 @@
 //! SQLite: a file in a temporary directory. PostgreSQL (at `GUANXI_TEST_PG`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`): a new database copied from a migrated template, which is
 //! built once per migration set (its name carries a hash of the migration files) under an advisory lock, so
-//! parallel test processes neither race nor repeat the migration. When `CI` is set PostgreSQL must be reachable;
+//! parallel test processes neither race nor repeat the migration. When `CI` or `GUANXI_REQUIRE_PG` is set PostgreSQL must be reachable;
 //! elsewhere its tests are skipped with a message when it is not.
 
 use crate::{Db, DbConfig};
@@ -55,7 +55,7 @@ fn pg_url_for(db_name: &str) -> String {
 
 /// Whether PostgreSQL tests should run: always in CI (where a missing server is a failure), else when reachable.
 pub async fn postgres_available() -> bool {
-    if std::env::var_os("CI").is_some() {
+    if std::env::var_os("CI").is_some() || std::env::var_os("GUANXI_REQUIRE_PG").is_some() {
         return true;
     }
     PgConnection::connect(&pg_admin_url()).await.is_ok()

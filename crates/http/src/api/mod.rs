@@ -2,12 +2,11 @@
 //! a [`Resource`]; one set of generic handlers serves them all, so validation, ETags, idempotency and error
 //! mapping behave identically everywhere.
 
-mod accounts;
-mod companies;
-mod contacts;
+pub mod accounts;
 mod custom_fields;
 mod health;
 mod idempotency;
+pub mod records;
 mod search;
 
 use crate::AppState;
@@ -34,27 +33,93 @@ pub use accounts::check_password;
 pub use idempotency::idempotent;
 
 pub fn routes() -> Router<AppState> {
-    let r = Router::new()
+    Router::new()
         .merge(health::routes())
         .merge(accounts::routes())
         .merge(custom_fields::routes())
         .merge(search::routes())
-        .merge(contacts::routes());
-    resource_routes::<companies::Companies>(r)
+        .merge(records::routes())
 }
 
-/// Adds the standard routes of a resource: `GET/POST /api/v1/{path}`, `POST /api/v1/{path}/batch`,
-/// `GET/PATCH/DELETE /api/v1/{path}/{id}`.
+/// Adds the standard routes of a resource: `GET/POST /api/v1/{path}`, `GET/PATCH/DELETE /api/v1/{path}/{id}`.
 pub fn resource_routes<R: Resource>(r: Router<AppState>) -> Router<AppState> {
     r.route(&format!("/api/v1/{}", R::PATH), get(list::<R>).post(create::<R>))
-        .route(&format!("/api/v1/{}/batch", R::PATH), post(create_batch::<R>))
         .route(&format!("/api/v1/{}/{{id}}", R::PATH), get(read::<R>).patch(update::<R>).delete(delete::<R>))
 }
 
+/// Adds `POST /api/v1/{path}/batch`.
+pub fn batch_route<R: BatchCreate>(r: Router<AppState>) -> Router<AppState> {
+    r.route(&format!("/api/v1/{}/batch", R::PATH), post(create_batch::<R>))
+}
+
+/// A resource whose store can create many records in one all-or-nothing transaction.
+pub trait BatchCreate: Resource {
+    fn create_batch(
+        db: &Db,
+        actor: &Actor,
+        d: &[Self::Draft],
+    ) -> impl Future<Output = Result<Vec<Self::Record>, BatchError>> + Send;
+}
+
+/// Implements [`Resource`] (and [`BatchCreate`] with `batch`) for a store module whose functions have the standard
+/// shape (`create`, `get`, `update`, `delete`, `list`, `create_batch`); `validate` turns the input into a draft.
+macro_rules! store_resource {
+    ($ty:ident, $module:path, $record:ty, $input:ty, $draft:ty, $path:literal, $fields:expr, $custom:expr, $validate:path $(, $batch:ident)?) => {
+        pub struct $ty;
+
+        impl $crate::api::Resource for $ty {
+            type Record = $record;
+            type Input = $input;
+            type Draft = $draft;
+            const PATH: &'static str = $path;
+            const FIELDS: &'static [guanxi_core::filter::FieldSpec] = $fields;
+            const CUSTOM: Option<guanxi_core::custom_field::ObjectType> = $custom;
+
+            fn id(r: &$record) -> uuid::Uuid {
+                r.id
+            }
+            fn version(r: &$record) -> i64 {
+                r.version
+            }
+            fn to_input(r: &$record) -> $input {
+                r.to_input()
+            }
+            async fn validate(state: &$crate::AppState, actor: &guanxi_core::access::Actor, input: $input) -> $crate::error::ApiResult<$draft> {
+                $validate(state, actor, input).await
+            }
+            async fn create(db: &guanxi_store::Db, actor: &guanxi_core::access::Actor, d: &$draft) -> Result<$record, guanxi_store::StoreError> {
+                { use $module as m; m::create(db, actor, d).await }
+            }
+            async fn get(db: &guanxi_store::Db, actor: &guanxi_core::access::Actor, id: uuid::Uuid) -> Result<$record, guanxi_store::StoreError> {
+                { use $module as m; m::get(db, actor, id).await }
+            }
+            async fn update(db: &guanxi_store::Db, actor: &guanxi_core::access::Actor, id: uuid::Uuid, version: i64, d: &$draft) -> Result<$record, guanxi_store::StoreError> {
+                { use $module as m; m::update(db, actor, id, version, d).await }
+            }
+            async fn delete(db: &guanxi_store::Db, actor: &guanxi_core::access::Actor, id: uuid::Uuid, version: Option<i64>) -> Result<(), guanxi_store::StoreError> {
+                { use $module as m; m::delete(db, actor, id, version).await }
+            }
+            async fn list(db: &guanxi_store::Db, actor: &guanxi_core::access::Actor, q: &guanxi_core::filter::ListQuery) -> Result<guanxi_store::Page<$record>, guanxi_store::StoreError> {
+                { use $module as m; m::list(db, actor, q).await }
+            }
+        }
+
+        $(
+            #[doc = concat!("Batch create (", stringify!($batch), ").")]
+            impl $crate::api::BatchCreate for $ty {
+                async fn create_batch(db: &guanxi_store::Db, actor: &guanxi_core::access::Actor, d: &[$draft]) -> Result<Vec<$record>, guanxi_store::contacts::BatchError> {
+                    { use $module as m; m::create_batch(db, actor, d).await }
+                }
+            }
+        )?
+    };
+}
+pub(crate) use store_resource;
+
 /// A record type served by the generic handlers.
 pub trait Resource: Send + Sync + 'static {
-    type Record: Serialize + Send + Sync + 'static;
-    type Input: DeserializeOwned + Serialize + Send + 'static;
+    type Record: Serialize + utoipa::ToSchema + Send + Sync + 'static;
+    type Input: DeserializeOwned + Serialize + utoipa::ToSchema + Send + 'static;
     type Draft: Send + Sync + 'static;
     /// The path segment under `/api/v1`, e.g. `contacts`.
     const PATH: &'static str;
@@ -73,11 +138,6 @@ pub trait Resource: Send + Sync + 'static {
     ) -> impl Future<Output = ApiResult<Self::Draft>> + Send;
     fn create(db: &Db, actor: &Actor, d: &Self::Draft)
     -> impl Future<Output = Result<Self::Record, StoreError>> + Send;
-    fn create_batch(
-        db: &Db,
-        actor: &Actor,
-        d: &[Self::Draft],
-    ) -> impl Future<Output = Result<Vec<Self::Record>, BatchError>> + Send;
     fn get(db: &Db, actor: &Actor, id: Uuid) -> impl Future<Output = Result<Self::Record, StoreError>> + Send;
     fn update(
         db: &Db,
@@ -226,7 +286,7 @@ pub struct BatchResponse<T> {
 
 /// All-or-nothing batch create: every record is validated first; any error rejects the whole request with each
 /// bad record's errors under `items/<index>/...`.
-pub async fn create_batch<R: Resource>(
+pub async fn create_batch<R: BatchCreate>(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,

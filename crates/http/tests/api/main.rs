@@ -6,4 +6,5 @@ mod access;
 mod auth;
 mod contacts;
 mod errors;
+mod records;
 mod search;

@@ -1,0 +1,124 @@
+// Guanxi web UI: small enhancements on top of pages that work without JavaScript.
+// - Global search typeahead (ARIA combobox; arrow keys, Enter, Escape).
+// - Inline field editing: focus the input of the field being edited, Escape closes it.
+// The script holds no words of its own: every text comes from the server in the user's language.
+(function () {
+  "use strict";
+
+  function typeahead(input) {
+    var list = document.getElementById(input.getAttribute("aria-controls"));
+    var url = input.getAttribute("data-suggest");
+    if (!list || !url) return;
+    var timer = null, seq = 0, active = -1, items = [];
+
+    function close() {
+      list.hidden = true;
+      list.textContent = "";
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+      items = [];
+    }
+
+    function select(i) {
+      var opts = list.querySelectorAll('[role="option"]:not([aria-disabled])');
+      if (!opts.length) return;
+      active = (i + opts.length) % opts.length;
+      opts.forEach(function (o, j) { o.setAttribute("aria-selected", j === active ? "true" : "false"); });
+      input.setAttribute("aria-activedescendant", opts[active].id);
+      opts[active].scrollIntoView({ block: "nearest" });
+    }
+
+    function show(data) {
+      list.textContent = "";
+      items = data.items || [];
+      if (!items.length) {
+        var none = document.createElement("li");
+        none.className = "empty";
+        none.setAttribute("role", "option");
+        none.setAttribute("aria-disabled", "true");
+        none.textContent = data.empty || "";
+        list.appendChild(none);
+      }
+      items.forEach(function (it, i) {
+        var li = document.createElement("li");
+        li.id = "suggestion-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        li.dataset.url = it.url;
+        var badge = document.createElement("span");
+        badge.className = "badge";
+        badge.textContent = it.kind_label;
+        var label = document.createElement("strong");
+        label.textContent = " " + it.label;
+        li.appendChild(badge);
+        li.appendChild(label);
+        if (it.detail) {
+          var d = document.createElement("span");
+          d.className = "detail";
+          d.textContent = it.detail;
+          li.appendChild(d);
+        }
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); window.location.href = it.url; });
+        list.appendChild(li);
+      });
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      active = -1;
+    }
+
+    function fetchNow() {
+      var q = input.value.trim();
+      if (!q) { close(); return; }
+      var mine = ++seq;
+      fetch(url + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && mine === seq) show(data); })
+        .catch(function () { /* the search page still works without suggestions */ });
+    }
+
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(fetchNow, 150);
+    });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "ArrowDown") { e.preventDefault(); if (list.hidden) fetchNow(); else select(active + 1); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); select(active - 1); }
+      else if (e.key === "Escape") { close(); }
+      else if (e.key === "Enter" && active >= 0) {
+        var opts = list.querySelectorAll('[role="option"]:not([aria-disabled])');
+        if (opts[active]) { e.preventDefault(); window.location.href = opts[active].dataset.url; }
+      }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+  }
+
+  function focusEditedField() {
+    var form = null;
+    if (location.hash.indexOf("#edit-") === 0) form = document.getElementById(location.hash.slice(1));
+    if (!form) form = document.querySelector(".field.open .field-form");
+    if (!form) return;
+    var input = form.querySelector("input:not([type=hidden]), select");
+    if (input) input.focus();
+  }
+
+  function closeOnEscape(e) {
+    if (e.key !== "Escape") return;
+    var form = e.target.closest && e.target.closest(".field-form");
+    if (!form) return;
+    var field = form.closest(".field");
+    if (field) {
+      field.classList.remove("open");
+      location.hash = field.id;
+      var link = field.querySelector(".edit-link");
+      if (link) link.focus();
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[data-suggest]").forEach(typeahead);
+    focusEditedField();
+    window.addEventListener("hashchange", focusEditedField);
+    document.addEventListener("keydown", closeOnEscape);
+  });
+})();

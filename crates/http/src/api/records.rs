@@ -1,0 +1,219 @@
+//! The record types served by the generic handlers, their validation, and the routes that are not plain CRUD
+//! (timelines, task reminders).
+
+use super::{batch_route, resource_routes, store_resource};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::RawQuery;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use guanxi_core::access::Actor;
+use guanxi_core::activity::{Activity, ActivityDraft, ActivityInput, ActivityKind, TimelineEntry};
+use guanxi_core::company::{Company, CompanyDraft, CompanyInput};
+use guanxi_core::contact::{Contact, ContactDraft, ContactInput, ContactRules};
+use guanxi_core::custom_field::ObjectType;
+use guanxi_core::filter::{ACTIVITY_FIELDS, COMPANY_FIELDS, CONTACT_FIELDS, ORDER_FIELDS, PRODUCT_FIELDS, TASK_FIELDS};
+use guanxi_core::order::{Order, OrderDraft, OrderInput, Product, ProductDraft, ProductInput};
+use guanxi_core::task::{Task, TaskDraft, TaskInput};
+use guanxi_store::activities::TimelineParent;
+use serde::Serialize;
+
+pub fn routes() -> Router<AppState> {
+    let mut r = Router::new();
+    r = batch_route::<Contacts>(resource_routes::<Contacts>(r));
+    r = batch_route::<Companies>(resource_routes::<Companies>(r));
+    r = batch_route::<Products>(resource_routes::<Products>(r));
+    r = batch_route::<Orders>(resource_routes::<Orders>(r));
+    r = batch_route::<Activities>(resource_routes::<Activities>(r));
+    r = resource_routes::<Tasks>(r);
+    r.route("/api/v1/contacts/{id}/timeline", get(contact_timeline))
+        .route("/api/v1/companies/{id}/timeline", get(company_timeline))
+        .route("/api/v1/tasks/reminders", get(reminders))
+}
+
+store_resource!(
+    Contacts,
+    guanxi_store::contacts,
+    Contact,
+    ContactInput,
+    ContactDraft,
+    "contacts",
+    CONTACT_FIELDS,
+    Some(ObjectType::Contact),
+    validate_contact,
+    batch
+);
+store_resource!(
+    Companies,
+    guanxi_store::companies,
+    Company,
+    CompanyInput,
+    CompanyDraft,
+    "companies",
+    COMPANY_FIELDS,
+    Some(ObjectType::Company),
+    validate_company,
+    batch
+);
+store_resource!(
+    Products,
+    guanxi_store::products,
+    Product,
+    ProductInput,
+    ProductDraft,
+    "products",
+    PRODUCT_FIELDS,
+    Some(ObjectType::Product),
+    validate_product,
+    batch
+);
+store_resource!(
+    Orders,
+    guanxi_store::orders,
+    Order,
+    OrderInput,
+    OrderDraft,
+    "orders",
+    ORDER_FIELDS,
+    Some(ObjectType::Order),
+    validate_order,
+    batch
+);
+store_resource!(
+    Activities,
+    guanxi_store::activities,
+    Activity,
+    ActivityInput,
+    ActivityDraft,
+    "activities",
+    ACTIVITY_FIELDS,
+    None,
+    validate_activity,
+    batch
+);
+store_resource!(Tasks, guanxi_store::tasks, Task, TaskInput, TaskDraft, "tasks", TASK_FIELDS, None, validate_task);
+
+async fn validate_contact(state: &AppState, _actor: &Actor, input: ContactInput) -> ApiResult<ContactDraft> {
+    let defs = super::custom_defs(state, Some(ObjectType::Contact)).await?;
+    let rules = ContactRules {
+        default_region: state.config.default_region,
+        custom_fields: &defs,
+        today: chrono::Utc::now().date_naive(),
+    };
+    Ok(input.validate(&rules)?)
+}
+
+async fn validate_company(state: &AppState, _actor: &Actor, input: CompanyInput) -> ApiResult<CompanyDraft> {
+    let defs = super::custom_defs(state, Some(ObjectType::Company)).await?;
+    Ok(input.validate(&defs)?)
+}
+
+async fn validate_product(state: &AppState, _actor: &Actor, input: ProductInput) -> ApiResult<ProductDraft> {
+    let defs = super::custom_defs(state, Some(ObjectType::Product)).await?;
+    Ok(input.validate(&defs)?)
+}
+
+async fn validate_order(state: &AppState, _actor: &Actor, input: OrderInput) -> ApiResult<OrderDraft> {
+    let defs = super::custom_defs(state, Some(ObjectType::Order)).await?;
+    let ids: Vec<uuid::Uuid> = input.lines.iter().filter_map(|l| l.product_id).collect();
+    let facts = if ids.is_empty() { Vec::new() } else { guanxi_store::products::facts(&state.db, &ids).await? };
+    Ok(input.validate(&facts, &defs, guanxi_core::ids::now())?)
+}
+
+async fn validate_activity(_state: &AppState, _actor: &Actor, input: ActivityInput) -> ApiResult<ActivityDraft> {
+    Ok(input.validate(guanxi_core::ids::now())?)
+}
+
+async fn validate_task(_state: &AppState, _actor: &Actor, input: TaskInput) -> ApiResult<TaskDraft> {
+    Ok(input.validate()?)
+}
+
+#[derive(Serialize)]
+pub struct TimelinePage {
+    pub items: Vec<TimelineEntry>,
+    /// Pass as `before` for older entries.
+    pub next_cursor: Option<String>,
+}
+
+/// `?kind=note,call&orders=false&before=<cursor>&limit=50`
+async fn timeline(
+    state: &AppState,
+    caller: &Caller,
+    parent: TimelineParent,
+    raw: &RawQuery,
+) -> ApiResult<axum::Json<TimelinePage>> {
+    let kinds: Option<Vec<ActivityKind>> = match raw.get("kind") {
+        None | Some("") => None,
+        Some(k) => Some(
+            k.split(',')
+                .map(|s| {
+                    ActivityKind::parse(s.trim())
+                        .ok_or_else(|| super::field_error("kind", "invalid_value", "unknown activity kind"))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+    let include_orders = match raw.get("orders") {
+        None | Some("true") | Some("1") => kinds.is_none(),
+        Some("false") | Some("0") => false,
+        Some(_) => return Err(super::field_error("orders", "invalid_value", "must be true or false")),
+    };
+    let before = match raw.get("before") {
+        None | Some("") => None,
+        Some(c) => Some(decode_timeline_cursor(c)?),
+    };
+    let limit = raw.limit()?.unwrap_or(50).clamp(1, 200);
+    let (items, next) = guanxi_store::activities::timeline(
+        &state.db,
+        &caller.0,
+        parent,
+        kinds.as_deref(),
+        include_orders,
+        before,
+        limit,
+    )
+    .await?;
+    Ok(axum::Json(TimelinePage { items, next_cursor: next.map(|(at, id)| encode_timeline_cursor(at, id)) }))
+}
+
+fn encode_timeline_cursor(at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> String {
+    guanxi_core::filter::Cursor { sort_value: serde_json::Value::String(at.to_rfc3339()), id }.encode()
+}
+
+fn decode_timeline_cursor(s: &str) -> ApiResult<(chrono::DateTime<chrono::Utc>, uuid::Uuid)> {
+    let c = guanxi_core::filter::Cursor::decode(s).map_err(|e| ApiError::Invalid(e.under("before").into()))?;
+    let at = c
+        .sort_value
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .ok_or_else(|| super::field_error("before", "invalid_cursor", "is not a timeline cursor"))?;
+    Ok((at.with_timezone(&chrono::Utc), c.id))
+}
+
+async fn contact_timeline(
+    State(state): State<AppState>,
+    caller: Caller,
+    super::RecordId(id): super::RecordId,
+    raw: RawQuery,
+) -> ApiResult<axum::Json<TimelinePage>> {
+    // 404 for contacts the caller cannot see, rather than an empty timeline.
+    guanxi_store::contacts::get(&state.db, &caller.0, id).await?;
+    timeline(&state, &caller, TimelineParent::Contact(id), &raw).await
+}
+
+async fn company_timeline(
+    State(state): State<AppState>,
+    caller: Caller,
+    super::RecordId(id): super::RecordId,
+    raw: RawQuery,
+) -> ApiResult<axum::Json<TimelinePage>> {
+    guanxi_store::companies::get(&state.db, &caller.0, id).await?;
+    timeline(&state, &caller, TimelineParent::Company(id), &raw).await
+}
+
+/// The caller's open tasks whose reminder time has come.
+async fn reminders(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<Task>>> {
+    Ok(axum::Json(guanxi_store::tasks::reminders_due(&state.db, &caller.0, guanxi_core::ids::now()).await?))
+}

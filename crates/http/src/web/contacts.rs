@@ -1,0 +1,912 @@
+//! Contact pages: the list (filters, sort, cursor pages), one contact (header card, inline-editable fields,
+//! timeline, quick log) and the create form with field errors and a duplicate warning.
+
+use super::{Cx, Locale, OrPage, Page, WebError, WebResult, WebUser, page, render, see_other};
+use crate::AppState;
+use crate::extract::RawQuery;
+use axum::Form;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use guanxi_core::ValidationErrors;
+use guanxi_core::access::Visibility;
+use guanxi_core::activity::{ActivityInput, ActivityKind, TimelineEntry};
+use guanxi_core::contact::{Contact, ContactDraft, ContactInput, ContactRules, EmailEntry, PhoneEntry, Source};
+use guanxi_core::custom_field::ObjectType;
+use guanxi_core::filter::{CONTACT_FIELDS, ListParams, parse_list_query};
+use guanxi_store::StoreError;
+use guanxi_store::activities::TimelineParent;
+use serde::Deserialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared helpers
+
+fn contact_id(raw: &str, locale: Locale) -> WebResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| WebError::NotFound(locale))
+}
+
+async fn rules_defs(state: &AppState, locale: Locale) -> WebResult<Vec<guanxi_core::custom_field::CustomFieldDef>> {
+    guanxi_store::custom_fields::list(&state.db, Some(ObjectType::Contact)).await.or_page(locale)
+}
+
+fn validate(
+    state: &AppState,
+    input: &ContactInput,
+    defs: &[guanxi_core::custom_field::CustomFieldDef],
+) -> Result<ContactDraft, ValidationErrors> {
+    let rules = ContactRules {
+        default_region: state.config.default_region,
+        custom_fields: defs,
+        today: Utc::now().date_naive(),
+    };
+    input.validate(&rules)
+}
+
+/// The form input a validation error path belongs to (`emails/0/address` -> `email`).
+fn ui_field(path: &str) -> &str {
+    let head = path.split('/').next().unwrap_or("");
+    match head {
+        "emails" => "email",
+        "phones" => "phone",
+        "address" => "city",
+        other => other,
+    }
+}
+
+/// `tags` typed as `vip, 老客户，展会`: commas of either width separate.
+fn split_tags(v: &str) -> Vec<String> {
+    v.split([',', '，', '、']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()
+}
+
+fn opt(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+async fn user_names(state: &AppState, locale: Locale) -> WebResult<HashMap<Uuid, String>> {
+    Ok(guanxi_store::accounts::list_users(&state.db)
+        .await
+        .or_page(locale)?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect())
+}
+
+async fn company_name(state: &AppState, w: &WebUser, id: Option<Uuid>) -> Option<String> {
+    let id = id?;
+    guanxi_store::companies::get(&state.db, &w.actor, id).await.ok().map(|c| c.name)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// List
+
+pub struct Row {
+    pub id: Uuid,
+    pub name: String,
+    pub company: String,
+    pub title: String,
+    pub email: String,
+    pub phone: String,
+    pub city: String,
+    pub owner: String,
+    pub tags: Vec<String>,
+    pub updated: String,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "contacts/list.html")]
+struct ListPage {
+    cx: Cx,
+    rows: Vec<Row>,
+    total: String,
+    q: String,
+    city: String,
+    tag: String,
+    mine: bool,
+    sources: Vec<Choice>,
+    sorts: Vec<Choice>,
+    /// Raw `filter=` conditions carried over from the URL (API-style links).
+    raw_filters: Vec<String>,
+    errors: Vec<String>,
+    next_url: Option<String>,
+    first_url: Option<String>,
+}
+page!(ListPage);
+
+const SORTS: [(&str, &str); 5] = [
+    ("", "contacts.sort.default"),
+    ("display_name", "contacts.sort.name"),
+    ("-created_at", "contacts.sort.newest"),
+    ("-updated_at", "contacts.sort.updated"),
+    ("address.city", "contacts.sort.city"),
+];
+
+pub async fn list(
+    State(state): State<AppState>,
+    w: WebUser,
+    OriginalUri(uri): OriginalUri,
+    raw: Result<RawQuery, crate::error::ApiError>,
+) -> WebResult<Response> {
+    let locale = w.locale;
+    let raw = raw.unwrap_or_default();
+    let q = raw.q.clone().unwrap_or_default();
+    let city = raw.get("city").unwrap_or("").trim().to_string();
+    let tag = raw.get("tag").unwrap_or("").trim().to_string();
+    let source = raw.get("source").unwrap_or("").trim().to_string();
+    let mine = raw.get("mine").is_some_and(|v| v == "1");
+    let sort = raw.sort.clone().unwrap_or_default();
+    // The simple form fields become conditions of the shared filter model, next to any raw `filter=` ones.
+    let mut filters = raw.filters.clone();
+    if !city.is_empty() {
+        filters.push(format!("address.city:eq:{city}"));
+    }
+    if !tag.is_empty() {
+        filters.push(format!("tags:has_tag:{tag}"));
+    }
+    if !source.is_empty() {
+        filters.push(format!("source:eq:{source}"));
+    }
+    if mine {
+        filters.push("owner:eq:me".into());
+    }
+    let defs = rules_defs(&state, locale).await?;
+    let limit = raw.limit().ok().flatten().map(|l| l.clamp(1, 200));
+    let params = ListParams {
+        filters: &filters,
+        sort: Some(sort.as_str()),
+        limit: Some(limit.unwrap_or(50)),
+        cursor: raw.cursor.as_deref(),
+        q: Some(q.as_str()),
+    };
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    let mut total = String::new();
+    let mut next_url = None;
+    match parse_list_query(&params, CONTACT_FIELDS, &defs, w.actor.user_id) {
+        Err(e) => errors = e.errors.iter().map(|e| format!("{}: {}", e.field, locale.error(e.code))).collect(),
+        Ok(lq) => match guanxi_store::contacts::list(&state.db, &w.actor, &lq).await {
+            Ok(page) => {
+                let owners = user_names(&state, locale).await?;
+                let mut companies: HashMap<Uuid, String> = HashMap::new();
+                for cid in page.items.iter().filter_map(|c| c.company_id) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = companies.entry(cid)
+                        && let Some(n) = company_name(&state, &w, Some(cid)).await
+                    {
+                        e.insert(n);
+                    }
+                }
+                rows = page
+                    .items
+                    .iter()
+                    .map(|c| Row {
+                        id: c.id,
+                        name: c.display_name.clone(),
+                        company: c.company_id.and_then(|id| companies.get(&id).cloned()).unwrap_or_default(),
+                        title: c.job_title.clone().unwrap_or_default(),
+                        email: c.primary_email().unwrap_or("").to_string(),
+                        phone: c.primary_phone().unwrap_or("").to_string(),
+                        city: c.address.city.clone().unwrap_or_default(),
+                        owner: c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default(),
+                        tags: c.tags.clone(),
+                        updated: locale.date(c.updated_at.date_naive()),
+                    })
+                    .collect();
+                total = if page.total_is_estimate {
+                    locale.t1("contacts.total_estimate", &locale.int(page.total))
+                } else {
+                    locale.t1("contacts.total", &locale.int(page.total))
+                };
+                next_url = page.next_cursor.map(|c| page_url(uri.query().unwrap_or(""), Some(&c)));
+            }
+            Err(StoreError::Invalid(e)) => {
+                errors = e.errors.iter().map(|e| format!("{}: {}", e.field, locale.error(e.code))).collect()
+            }
+            Err(e) => return Err(WebError::store(e, locale)),
+        },
+    }
+    let first_url = raw.cursor.as_ref().map(|_| page_url(uri.query().unwrap_or(""), None));
+    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/contacts");
+    let page = ListPage {
+        cx: Cx::for_user(&w, "contacts", here, locale.t("contacts.title").to_string()),
+        rows,
+        total,
+        q,
+        city,
+        tag,
+        mine,
+        sources: std::iter::once(Choice {
+            value: String::new(),
+            label: locale.t("contacts.any_source"),
+            selected: source.is_empty(),
+        })
+        .chain(Source::ALL.iter().map(|s| Choice {
+            value: s.as_str().to_string(),
+            label: locale.t(&format!("source.{}", s.as_str())),
+            selected: source == s.as_str(),
+        }))
+        .collect(),
+        sorts: SORTS
+            .iter()
+            .map(|(v, k)| Choice { value: v.to_string(), label: locale.t(k), selected: sort == *v })
+            .collect(),
+        raw_filters: raw.filters.clone(),
+        errors,
+        next_url,
+        first_url,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// This list's URL with another cursor (or none, for the first page).
+fn page_url(query: &str, cursor: Option<&str>) -> String {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k != "cursor" {
+            ser.append_pair(&k, &v);
+        }
+    }
+    if let Some(c) = cursor {
+        ser.append_pair("cursor", c);
+    }
+    format!("/contacts?{}", ser.finish())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One contact
+
+/// An inline-editable field of the contact page.
+pub struct FieldView {
+    /// Form name and anchor (`job_title` -> `#field-job_title`).
+    pub name: &'static str,
+    pub label: &'static str,
+    /// As shown.
+    pub shown: String,
+    /// As put in the input.
+    pub value: String,
+    /// `text`, `email`, `tel` or `select`.
+    pub input: &'static str,
+    pub options: Vec<Choice>,
+    /// The form is open (after an error or a conflict).
+    pub open: bool,
+    pub error: Option<&'static str>,
+    /// A conflicting change by someone else: the value now stored.
+    pub conflict: Option<String>,
+}
+
+pub struct TimelineItem {
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub when: String,
+    pub subject: String,
+    pub body: String,
+    pub author: String,
+}
+
+pub struct KindFilter {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "contacts/show.html")]
+struct ShowPage {
+    cx: Cx,
+    id: Uuid,
+    version: i64,
+    name: String,
+    company: String,
+    title: String,
+    owner: String,
+    source: &'static str,
+    tags: Vec<String>,
+    fields: Vec<FieldView>,
+    timeline: Vec<TimelineItem>,
+    kinds: Vec<KindFilter>,
+    orders_checked: bool,
+    older_url: Option<String>,
+    log_kinds: Vec<Choice>,
+    log_subject: String,
+    log_body: String,
+    log_error: Option<&'static str>,
+    saved: bool,
+}
+page!(ShowPage);
+
+/// What a re-render after a failed post shows.
+#[derive(Default)]
+struct Overlay {
+    status: Option<StatusCode>,
+    field: Option<String>,
+    value: String,
+    error: Option<&'static str>,
+    conflict: bool,
+    log: Option<(String, String, String, Option<&'static str>)>,
+}
+
+const LOG_KINDS: [ActivityKind; 4] =
+    [ActivityKind::Note, ActivityKind::Call, ActivityKind::Meeting, ActivityKind::Visit];
+
+fn field_views(c: &Contact, locale: Locale) -> Vec<FieldView> {
+    let text = |name: &'static str, label: &'static str, v: Option<&str>, input: &'static str| FieldView {
+        name,
+        label,
+        shown: v.unwrap_or("").to_string(),
+        value: v.unwrap_or("").to_string(),
+        input,
+        options: Vec::new(),
+        open: false,
+        error: None,
+        conflict: None,
+    };
+    let source_opts = Source::ALL
+        .iter()
+        .map(|s| Choice {
+            value: s.as_str().into(),
+            label: locale.t(&format!("source.{}", s.as_str())),
+            selected: *s == c.source,
+        })
+        .collect();
+    let vis_opts = [Visibility::Private, Visibility::Team, Visibility::Public]
+        .iter()
+        .map(|v| Choice {
+            value: v.as_str().into(),
+            label: locale.t(&format!("visibility.{}", v.as_str())),
+            selected: *v == c.visibility,
+        })
+        .collect();
+    let tags = c.tags.join(", ");
+    vec![
+        text("display_name", locale.t("field.display_name"), Some(&c.display_name), "text"),
+        text("family_name", locale.t("field.family_name"), c.family_name.as_deref(), "text"),
+        text("given_name", locale.t("field.given_name"), c.given_name.as_deref(), "text"),
+        text("job_title", locale.t("field.job_title"), c.job_title.as_deref(), "text"),
+        text("email", locale.t("field.email"), c.primary_email(), "email"),
+        text("phone", locale.t("field.phone"), c.primary_phone(), "tel"),
+        text("city", locale.t("field.city"), c.address.city.as_deref(), "text"),
+        text("tags", locale.t("field.tags"), Some(&tags), "text"),
+        FieldView {
+            options: source_opts,
+            shown: locale.t(&format!("source.{}", c.source.as_str())).to_string(),
+            ..text("source", locale.t("field.source"), Some(c.source.as_str()), "select")
+        },
+        FieldView {
+            options: vis_opts,
+            shown: locale.t(&format!("visibility.{}", c.visibility.as_str())).to_string(),
+            ..text("visibility", locale.t("field.visibility"), Some(c.visibility.as_str()), "select")
+        },
+    ]
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    w: WebUser,
+    Path(raw_id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<Response> {
+    let id = contact_id(&raw_id, w.locale)?;
+    render_show(&state, &w, id, uri.query().unwrap_or(""), Overlay::default()).await
+}
+
+async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overlay: Overlay) -> WebResult<Response> {
+    let locale = w.locale;
+    let c = guanxi_store::contacts::get(&state.db, &w.actor, id).await.or_page(locale)?;
+    let owners = user_names(state, locale).await?;
+    let company = company_name(state, w, c.company_id).await.unwrap_or_default();
+
+    // Timeline filters from the query: `kind=note&kind=call&orders=1&before=<time>_<id>`.
+    let mut kinds_sel: Vec<ActivityKind> = Vec::new();
+    let mut orders = false;
+    let mut filtered = false;
+    let mut before = None;
+    let mut saved = false;
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "kind" => {
+                filtered = true;
+                if let Some(kind) = ActivityKind::parse(&v) {
+                    kinds_sel.push(kind);
+                }
+            }
+            "orders" => {
+                filtered = true;
+                orders = v == "1";
+            }
+            "before" => before = parse_before(&v),
+            "saved" => saved = true,
+            _ => {}
+        }
+    }
+    if !filtered {
+        orders = true;
+    }
+    let kinds_arg = filtered.then_some(kinds_sel.as_slice());
+    let (entries, next) = guanxi_store::activities::timeline(
+        &state.db,
+        &w.actor,
+        TimelineParent::Contact(id),
+        kinds_arg,
+        orders,
+        before,
+        30,
+    )
+    .await
+    .or_page(locale)?;
+    let timeline = entries
+        .iter()
+        .map(|e| match e {
+            TimelineEntry::Activity(a) => TimelineItem {
+                kind: a.kind.as_str(),
+                kind_label: locale.t(&format!("activity.{}", a.kind.as_str())),
+                when: locale.datetime(a.occurred_at),
+                subject: a.subject.clone().unwrap_or_default(),
+                body: a.body.clone().unwrap_or_default(),
+                author: a.actor_id.and_then(|u| owners.get(&u).cloned()).unwrap_or_default(),
+            },
+            TimelineEntry::Order(o) => TimelineItem {
+                kind: "order",
+                kind_label: locale.t("activity.order"),
+                when: locale.datetime(o.ordered_at),
+                subject: o.number.clone().unwrap_or_default(),
+                body: format!(
+                    "{} · {}",
+                    locale.money(o.total_minor, &o.currency),
+                    locale.t(&format!("order.status.{}", o.status.as_str()))
+                ),
+                author: String::new(),
+            },
+        })
+        .collect();
+    let older_url = next.map(|(t, eid)| {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            if k != "before" && k != "saved" {
+                ser.append_pair(&k, &v);
+            }
+        }
+        ser.append_pair("before", &format!("{}_{eid}", t.to_rfc3339()));
+        format!("/contacts/{id}?{}#timeline", ser.finish())
+    });
+
+    let mut fields = field_views(&c, locale);
+    if let Some(name) = &overlay.field
+        && let Some(f) = fields.iter_mut().find(|f| f.name == name.as_str())
+    {
+        f.open = true;
+        f.error = overlay.error;
+        if overlay.conflict {
+            f.conflict = Some(f.shown.clone());
+        }
+        f.value = overlay.value.clone();
+    }
+    let (log_kind, log_subject, log_body, log_error) =
+        overlay.log.clone().unwrap_or_else(|| ("note".into(), String::new(), String::new(), None));
+    let page = ShowPage {
+        cx: Cx::for_user(w, "contacts", &format!("/contacts/{id}"), c.display_name.clone()),
+        id,
+        version: c.version,
+        name: c.display_name.clone(),
+        company,
+        title: c.job_title.clone().unwrap_or_default(),
+        owner: c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default(),
+        source: locale.t(&format!("source.{}", c.source.as_str())),
+        tags: c.tags.clone(),
+        fields,
+        timeline,
+        kinds: ActivityKind::ALL
+            .iter()
+            .map(|k| KindFilter {
+                value: k.as_str(),
+                label: locale.t(&format!("activity.{}", k.as_str())),
+                checked: !filtered || kinds_sel.contains(k),
+            })
+            .collect(),
+        orders_checked: orders,
+        older_url,
+        log_kinds: LOG_KINDS
+            .iter()
+            .map(|k| Choice {
+                value: k.as_str().into(),
+                label: locale.t(&format!("activity.{}", k.as_str())),
+                selected: log_kind == k.as_str(),
+            })
+            .collect(),
+        log_subject,
+        log_body,
+        log_error,
+        saved,
+    };
+    Ok(render(overlay.status.unwrap_or(StatusCode::OK), &page))
+}
+
+fn parse_before(v: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let (t, id) = v.rsplit_once('_')?;
+    Some((DateTime::parse_from_rfc3339(t).ok()?.with_timezone(&Utc), Uuid::parse_str(id).ok()?))
+}
+
+#[derive(Deserialize)]
+pub struct FieldForm {
+    field: String,
+    #[serde(default)]
+    value: String,
+    version: i64,
+}
+
+/// Applies one edited field to the contact's input; `None` for a field the page does not edit.
+fn apply_field(input: &mut ContactInput, field: &str, value: &str) -> Option<Result<(), &'static str>> {
+    match field {
+        "display_name" => input.display_name = opt(value),
+        "family_name" => input.family_name = opt(value),
+        "given_name" => input.given_name = opt(value),
+        "job_title" => input.job_title = opt(value),
+        "city" => input.address.city = opt(value),
+        "tags" => input.tags = split_tags(value),
+        "email" => {
+            input.emails.retain(|e| !e.primary);
+            input.emails.iter_mut().for_each(|e| e.primary = false);
+            if let Some(v) = opt(value) {
+                input.emails.insert(0, EmailEntry { address: v, primary: true });
+            }
+        }
+        "phone" => {
+            input.phones.retain(|p| !p.primary);
+            input.phones.iter_mut().for_each(|p| p.primary = false);
+            if let Some(v) = opt(value) {
+                input.phones.insert(0, PhoneEntry { number: v, primary: true });
+            }
+        }
+        "source" => match Source::parse(value) {
+            Some(s) => input.source = Some(s),
+            None => return Some(Err("invalid_value")),
+        },
+        "visibility" => match Visibility::parse(value) {
+            Some(v) => input.visibility = Some(v),
+            None => return Some(Err("invalid_value")),
+        },
+        _ => return None,
+    }
+    Some(Ok(()))
+}
+
+/// Saves one field if nobody changed the contact since the page was loaded; otherwise shows the conflict (the
+/// value now stored next to the user's value) and saves nothing.
+pub async fn edit_field(
+    State(state): State<AppState>,
+    w: WebUser,
+    Path(raw_id): Path<String>,
+    Form(form): Form<FieldForm>,
+) -> WebResult<Response> {
+    let locale = w.locale;
+    let id = contact_id(&raw_id, locale)?;
+    let current = guanxi_store::contacts::get(&state.db, &w.actor, id).await.or_page(locale)?;
+    let conflict = |value: String| Overlay {
+        status: Some(StatusCode::CONFLICT),
+        field: Some(form.field.clone()),
+        value,
+        conflict: true,
+        ..Overlay::default()
+    };
+    if current.version != form.version {
+        return render_show(&state, &w, id, "", conflict(form.value.clone())).await;
+    }
+    let mut input = current.to_input();
+    let failed = |code: &'static str| Overlay {
+        status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+        field: Some(form.field.clone()),
+        value: form.value.clone(),
+        error: Some(code),
+        ..Overlay::default()
+    };
+    match apply_field(&mut input, &form.field, &form.value) {
+        None => return Err(WebError::NotFound(locale)),
+        Some(Err(code)) => return render_show(&state, &w, id, "", failed(code)).await,
+        Some(Ok(())) => {}
+    }
+    let defs = rules_defs(&state, locale).await?;
+    let draft = match validate(&state, &input, &defs) {
+        Ok(d) => d,
+        Err(e) => {
+            let code = e.errors.iter().find(|e| ui_field(&e.field) == form.field).or(e.errors.first()).map(|e| e.code);
+            return render_show(&state, &w, id, "", failed(code.unwrap_or("invalid"))).await;
+        }
+    };
+    match guanxi_store::contacts::update(&state.db, &w.actor, id, form.version, &draft).await {
+        Ok(_) => Ok(see_other(&format!("/contacts/{id}?saved=1#field-{}", form.field))),
+        Err(StoreError::VersionMismatch { .. }) => render_show(&state, &w, id, "", conflict(form.value.clone())).await,
+        Err(StoreError::Invalid(e)) => {
+            let code = e.errors.first().map(|e| e.code).unwrap_or("invalid");
+            render_show(&state, &w, id, "", failed(code)).await
+        }
+        Err(e) => Err(WebError::store(e, locale)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// Quick log of a note, call, meeting or visit on the contact's timeline.
+pub async fn log_activity(
+    State(state): State<AppState>,
+    w: WebUser,
+    Path(raw_id): Path<String>,
+    Form(form): Form<LogForm>,
+) -> WebResult<Response> {
+    let locale = w.locale;
+    let id = contact_id(&raw_id, locale)?;
+    let kind = ActivityKind::parse(&form.kind).filter(|k| LOG_KINDS.contains(k)).unwrap_or(ActivityKind::Note);
+    let input = ActivityInput {
+        kind: Some(kind),
+        contact_id: Some(id),
+        subject: opt(&form.subject),
+        body: opt(&form.body),
+        ..ActivityInput::default()
+    };
+    let failed = |code: &'static str| Overlay {
+        status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+        log: Some((kind.as_str().to_string(), form.subject.clone(), form.body.clone(), Some(code))),
+        ..Overlay::default()
+    };
+    let draft = match input.validate(Utc::now()) {
+        Ok(d) => d,
+        Err(e) => {
+            let code = e.errors.first().map(|e| e.code).unwrap_or("invalid");
+            return render_show(&state, &w, id, "", failed(code)).await;
+        }
+    };
+    match guanxi_store::activities::create(&state.db, &w.actor, &draft).await {
+        Ok(_) => Ok(see_other(&format!("/contacts/{id}#timeline"))),
+        // The contact is not visible (anymore): the same answer as for an unknown id.
+        Err(StoreError::Invalid(e)) if e.errors.iter().any(|e| e.field == "contact_id") => {
+            Err(WebError::NotFound(locale))
+        }
+        Err(StoreError::Invalid(e)) => {
+            let code = e.errors.first().map(|e| e.code).unwrap_or("invalid");
+            render_show(&state, &w, id, "", failed(code)).await
+        }
+        Err(e) => Err(WebError::store(e, locale)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Create
+
+#[derive(Deserialize, Default, Clone)]
+pub struct NewContactForm {
+    #[serde(default)]
+    family_name: String,
+    #[serde(default)]
+    given_name: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    job_title: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    confirm_duplicate: Option<String>,
+}
+
+pub struct Duplicate {
+    pub id: Uuid,
+    pub name: String,
+    pub detail: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "contacts/new.html")]
+struct NewPage {
+    cx: Cx,
+    f: NewContactForm,
+    /// Field name -> message.
+    errors: Vec<(String, &'static str)>,
+    duplicates: Vec<Duplicate>,
+    sources: Vec<Choice>,
+    visibilities: Vec<Choice>,
+}
+page!(NewPage);
+
+impl NewPage {
+    /// The error message of one input, or "".
+    fn error_for(&self, field: &str) -> &'static str {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| *m).unwrap_or("")
+    }
+
+    /// The text inputs: name, label key, input type, value.
+    fn inputs(&self) -> [(&'static str, &'static str, &'static str, &str); 8] {
+        let f = &self.f;
+        [
+            ("family_name", "field.family_name", "text", f.family_name.as_str()),
+            ("given_name", "field.given_name", "text", f.given_name.as_str()),
+            ("display_name", "field.display_name", "text", f.display_name.as_str()),
+            ("email", "field.email", "email", f.email.as_str()),
+            ("phone", "field.phone", "tel", f.phone.as_str()),
+            ("job_title", "field.job_title", "text", f.job_title.as_str()),
+            ("city", "field.city", "text", f.city.as_str()),
+            ("tags", "field.tags", "text", f.tags.as_str()),
+        ]
+    }
+
+    /// Errors of fields the form has no input for.
+    fn other_errors(&self) -> Vec<&'static str> {
+        const INPUTS: [&str; 10] = [
+            "family_name",
+            "given_name",
+            "display_name",
+            "email",
+            "phone",
+            "job_title",
+            "city",
+            "tags",
+            "source",
+            "visibility",
+        ];
+        self.errors.iter().filter(|(f, _)| !INPUTS.contains(&f.as_str())).map(|(_, m)| *m).collect()
+    }
+}
+
+fn new_page(
+    w: &WebUser,
+    f: NewContactForm,
+    errors: Vec<(String, &'static str)>,
+    duplicates: Vec<Duplicate>,
+) -> NewPage {
+    let locale = w.locale;
+    let src = if f.source.is_empty() { "manual".to_string() } else { f.source.clone() };
+    let vis = if f.visibility.is_empty() { "team".to_string() } else { f.visibility.clone() };
+    NewPage {
+        cx: Cx::for_user(w, "contacts", "/contacts/new", locale.t("contacts.new").to_string()),
+        sources: Source::ALL
+            .iter()
+            .map(|s| Choice {
+                value: s.as_str().into(),
+                label: locale.t(&format!("source.{}", s.as_str())),
+                selected: s.as_str() == src,
+            })
+            .collect(),
+        visibilities: [Visibility::Private, Visibility::Team, Visibility::Public]
+            .iter()
+            .map(|v| Choice {
+                value: v.as_str().into(),
+                label: locale.t(&format!("visibility.{}", v.as_str())),
+                selected: v.as_str() == vis,
+            })
+            .collect(),
+        f,
+        errors,
+        duplicates,
+    }
+}
+
+pub async fn new_form(w: WebUser) -> WebResult<Response> {
+    Ok(render(StatusCode::OK, &new_page(&w, NewContactForm::default(), Vec::new(), Vec::new())))
+}
+
+pub async fn create(State(state): State<AppState>, w: WebUser, Form(f): Form<NewContactForm>) -> WebResult<Response> {
+    let locale = w.locale;
+    let mut bad: Vec<(String, &'static str)> = Vec::new();
+    let source = match f.source.as_str() {
+        "" => None,
+        s => Source::parse(s).or_else(|| {
+            bad.push(("source".into(), locale.error("invalid_value")));
+            None
+        }),
+    };
+    let visibility = match f.visibility.as_str() {
+        "" => None,
+        v => Visibility::parse(v).or_else(|| {
+            bad.push(("visibility".into(), locale.error("invalid_value")));
+            None
+        }),
+    };
+    let input = ContactInput {
+        family_name: opt(&f.family_name),
+        given_name: opt(&f.given_name),
+        display_name: opt(&f.display_name),
+        emails: opt(&f.email).map(|a| vec![EmailEntry { address: a, primary: true }]).unwrap_or_default(),
+        phones: opt(&f.phone).map(|n| vec![PhoneEntry { number: n, primary: true }]).unwrap_or_default(),
+        job_title: opt(&f.job_title),
+        address: guanxi_core::contact::PostalAddress { city: opt(&f.city), ..Default::default() },
+        tags: split_tags(&f.tags),
+        source,
+        visibility,
+        ..ContactInput::default()
+    };
+    let defs = rules_defs(&state, locale).await?;
+    let draft = match validate(&state, &input, &defs) {
+        Ok(d) if bad.is_empty() => d,
+        Ok(_) => return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&w, f, bad, Vec::new()))),
+        Err(e) => {
+            bad.extend(e.errors.iter().map(|e| (ui_field(&e.field).to_string(), locale.error(e.code))));
+            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&w, f, bad, Vec::new())));
+        }
+    };
+    if f.confirm_duplicate.as_deref() != Some("1") {
+        let emails: Vec<String> = draft.emails.iter().map(|e| e.address.clone()).collect();
+        let phones: Vec<String> = draft.phones.iter().map(|p| p.number.clone()).collect();
+        let found = guanxi_store::contacts::find_by_contact_points(&state.db, &w.actor, &emails, &phones)
+            .await
+            .or_page(locale)?;
+        if !found.is_empty() {
+            let dups = found
+                .iter()
+                .map(|c| Duplicate {
+                    id: c.id,
+                    name: c.display_name.clone(),
+                    detail: [c.primary_email(), c.primary_phone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                })
+                .collect();
+            return Ok(render(StatusCode::OK, &new_page(&w, f, Vec::new(), dups)));
+        }
+    }
+    match guanxi_store::contacts::create(&state.db, &w.actor, &draft).await {
+        Ok(c) => Ok(see_other(&format!("/contacts/{}", c.id))),
+        Err(StoreError::Invalid(e)) => {
+            let errs = e.errors.iter().map(|e| (ui_field(&e.field).to_string(), locale.error(e.code))).collect();
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&w, f, errs, Vec::new())))
+        }
+        Err(e) => Err(WebError::store(e, locale)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_paths_map_to_inputs() {
+        assert_eq!(ui_field("emails/0/address"), "email");
+        assert_eq!(ui_field("phones/0/number"), "phone");
+        assert_eq!(ui_field("address/city"), "city");
+        assert_eq!(ui_field("job_title"), "job_title");
+    }
+
+    #[test]
+    fn tags_split_on_either_comma() {
+        assert_eq!(split_tags("vip, 老客户，展会、 "), vec!["vip", "老客户", "展会"]);
+    }
+
+    #[test]
+    fn editing_the_email_replaces_the_primary_only() {
+        let mut input = ContactInput {
+            emails: vec![
+                EmailEntry { address: "a@example.com".into(), primary: true },
+                EmailEntry { address: "b@example.com".into(), primary: false },
+            ],
+            ..Default::default()
+        };
+        assert_eq!(apply_field(&mut input, "email", "c@example.com"), Some(Ok(())));
+        let addrs: Vec<_> = input.emails.iter().map(|e| (e.address.as_str(), e.primary)).collect();
+        assert_eq!(addrs, vec![("c@example.com", true), ("b@example.com", false)]);
+        assert_eq!(apply_field(&mut input, "nope", "x"), None);
+    }
+}

@@ -1,0 +1,254 @@
+//! The server-rendered web UI: askama pages that work without JavaScript, enhanced by a little of the project's
+//! own JS (typeahead, inline edit focus). Every page is in one language, Chinese or English (see [`i18n`]).
+//!
+//! Security rules of this module: HTML responses carry a strict CSP (`default-src 'self'`, no inline script or
+//! style); a state-changing request must come from this origin (`Sec-Fetch-Site: same-origin`, or a matching
+//! `Origin` when the browser sends no fetch metadata), anything else is refused; sessions are HttpOnly,
+//! SameSite=Lax cookies backed by the database.
+
+pub mod assets;
+mod contacts;
+pub mod i18n;
+mod search;
+mod session;
+mod settings;
+
+use crate::AppState;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use guanxi_store::StoreError;
+use guanxi_store::accounts::User;
+pub use i18n::Locale;
+pub use session::WebUser;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// No inline script or style anywhere; forms post only here; never framed.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/contacts") }))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/language", post(settings::set_language))
+        .route("/settings", get(settings::page))
+        .route("/search", get(search::page))
+        .route("/search/suggest", get(search::suggest))
+        .route("/contacts", get(contacts::list))
+        .route("/contacts/new", get(contacts::new_form).post(contacts::create))
+        .route("/contacts/{id}", get(contacts::show))
+        .route("/contacts/{id}/field", post(contacts::edit_field))
+        .route("/contacts/{id}/activities", post(contacts::log_activity))
+        .route("/companies", get(settings::section))
+        .route("/orders", get(settings::section))
+        .route("/products", get(settings::section))
+        .route("/activities", get(settings::section))
+        .route("/assets/{file}", get(assets::serve))
+        .route_layer(axum::middleware::from_fn(same_origin_writes))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+}
+
+/// CSRF protection: a POST must say it comes from this origin.
+async fn same_origin_writes(req: Request, next: Next) -> Response {
+    if !req.method().is_safe() && !is_same_origin(req.headers()) {
+        let locale = Locale::negotiate(None, req.headers());
+        return WebError::CrossSite(locale).into_response();
+    }
+    next.run(req).await
+}
+
+/// `Sec-Fetch-Site: same-origin` when the browser sends fetch metadata (all current ones do); otherwise an
+/// `Origin` whose host and port are this request's `Host`. No header at all is refused.
+pub fn is_same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some(o), Some(h)) => {
+            let authority = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+            authority.is_some_and(|a| a.eq_ignore_ascii_case(h))
+        }
+        _ => false,
+    }
+}
+
+/// What every page's layout needs: language, signed-in user, active section, asset URLs.
+pub struct Cx {
+    pub locale: Locale,
+    pub user: Option<UserBadge>,
+    /// The nav entry to mark current (`contacts`, `settings`, …).
+    pub section: &'static str,
+    /// Path and query of this page, so the language switch can come back to it.
+    pub here: String,
+    pub title: String,
+    pub css: String,
+    pub js: String,
+    pub icon: String,
+}
+
+pub struct UserBadge {
+    pub name: String,
+    pub email: String,
+}
+
+impl Cx {
+    pub fn new(locale: Locale, user: Option<&User>, section: &'static str, here: &str, title: String) -> Cx {
+        Cx {
+            locale,
+            user: user.map(|u| UserBadge { name: u.display_name.clone(), email: u.email.clone() }),
+            section,
+            here: if session::is_local_path(here) { here.to_string() } else { "/".into() },
+            title,
+            css: assets::url("app.css"),
+            js: assets::url("app.js"),
+            icon: assets::url("favicon.svg"),
+        }
+    }
+
+    pub fn for_user(w: &WebUser, section: &'static str, here: &str, title: String) -> Cx {
+        Cx::new(w.locale, Some(&w.user), section, here, title)
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.locale.tag()
+    }
+
+    pub fn nav(&self) -> [(&'static str, &'static str, &'static str); 6] {
+        [
+            ("contacts", "/contacts", "nav.contacts"),
+            ("companies", "/companies", "nav.companies"),
+            ("orders", "/orders", "nav.orders"),
+            ("products", "/products", "nav.products"),
+            ("activities", "/activities", "nav.activities"),
+            ("settings", "/settings", "nav.settings"),
+        ]
+    }
+
+    pub fn is_zh(&self) -> bool {
+        self.locale == Locale::ZhCn
+    }
+}
+
+/// Methods every template may call: `t("key")`, `t1("key", arg)`, `err(code)`.
+pub trait Page {
+    fn cx(&self) -> &Cx;
+
+    fn t(&self, key: &str) -> &'static str {
+        self.cx().locale.t(key)
+    }
+
+    fn t1(&self, key: &str, arg: &str) -> String {
+        self.cx().locale.t1(key, arg)
+    }
+
+    fn err(&self, code: &str) -> &'static str {
+        self.cx().locale.error(code)
+    }
+}
+
+macro_rules! page {
+    ($($ty:ty),* $(,)?) => {
+        $(impl $crate::web::Page for $ty {
+            fn cx(&self) -> &$crate::web::Cx {
+                &self.cx
+            }
+        })*
+    };
+}
+pub(crate) use page;
+
+/// Renders a page with a status; a template failure is logged and becomes a plain 500.
+pub fn render<T: askama::Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// A request the UI answers with a redirect to the login page or an error page in the user's language.
+#[derive(Debug)]
+pub enum WebError {
+    /// Not signed in (or the session expired): go to the login page, then back to `next`.
+    Login {
+        next: String,
+    },
+    NotFound(Locale),
+    Forbidden(Locale),
+    CrossSite(Locale),
+    Internal(Locale, String),
+}
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    cx: Cx,
+    heading: &'static str,
+    message: &'static str,
+}
+page!(ErrorPage);
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (locale, status, key) = match self {
+            WebError::Login { next } => {
+                let to =
+                    format!("/login?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+                return Redirect::to(&to).into_response();
+            }
+            WebError::NotFound(l) => (l, StatusCode::NOT_FOUND, "not_found"),
+            WebError::Forbidden(l) => (l, StatusCode::FORBIDDEN, "forbidden"),
+            WebError::CrossSite(l) => (l, StatusCode::FORBIDDEN, "cross_site"),
+            WebError::Internal(l, cause) => {
+                tracing::error!(cause = %cause, "web: internal error");
+                (l, StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        let heading = locale.t(&format!("error.{key}.title"));
+        let page = ErrorPage {
+            cx: Cx::new(locale, None, "", "/", heading.to_string()),
+            heading,
+            message: locale.t(&format!("error.{key}.message")),
+        };
+        render(status, &page)
+    }
+}
+
+impl WebError {
+    pub fn store(e: StoreError, locale: Locale) -> WebError {
+        match e {
+            StoreError::NotFound => WebError::NotFound(locale),
+            StoreError::Forbidden => WebError::Forbidden(locale),
+            other => WebError::Internal(locale, format!("{other:#}: {:?}", std::error::Error::source(&other))),
+        }
+    }
+}
+
+pub type WebResult<T> = Result<T, WebError>;
+
+/// `result.or_page(locale)?` turns a store error into the matching error page.
+pub trait OrPage<T> {
+    fn or_page(self, locale: Locale) -> WebResult<T>;
+}
+
+impl<T> OrPage<T> for Result<T, StoreError> {
+    fn or_page(self, locale: Locale) -> WebResult<T> {
+        self.map_err(|e| WebError::store(e, locale))
+    }
+}
+
+/// 303 See Other after a successful form post (so reloading does not post again).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}

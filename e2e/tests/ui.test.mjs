@@ -1,0 +1,217 @@
+// Browser tests of the Guanxi web UI, run by e2e/run.sh against a server loaded with the demo data.
+// Debian chromium, headless, driven by playwright-core; one screenshot per test in $ARTIFACTS.
+import { test, before, after, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import path from "node:path";
+import fs from "node:fs";
+
+const BASE = process.env.GUANXI_URL ?? "http://127.0.0.1:8080";
+const ARTIFACTS = process.env.ARTIFACTS ?? "test-artifacts/e2e";
+const PASSWORD = "guanxi-demo-2026";
+const ADMIN = "admin@demo.guanxi";
+
+let browser;
+let seeded;
+/** Pages opened by the current test; the last one is photographed afterwards. */
+let pages = [];
+
+async function api(method, url, token, body) {
+  const r = await fetch(BASE + url, {
+    method,
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${url}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function token(email) {
+  return (await api("POST", "/api/v1/auth/token", null, { email, password: PASSWORD })).token;
+}
+
+before(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  // Records the tests rely on, made through the public API: a 张伟 with a known phone, a private contact of
+  // the International team.
+  const admin = await token(ADMIN);
+  const suffix = String(Date.now()).slice(-4);
+  const zhang = await api("POST", "/api/v1/contacts", admin, {
+    family_name: "张",
+    given_name: "伟",
+    phones: [{ number: `1390000${suffix}` }],
+    job_title: "采购经理",
+  });
+  const david = await token("david.young@demo.guanxi");
+  const secret = await api("POST", "/api/v1/contacts", david, {
+    display_name: "Private Pat",
+    visibility: "private",
+  });
+  seeded = { zhang, secret, phoneSuffix: `0${suffix}` };
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+afterEach(async (t) => {
+  const page = pages.at(-1);
+  if (page && !page.isClosed()) {
+    const file = path.join(ARTIFACTS, `${t.name.replace(/[^\w\u4e00-\u9fff-]+/g, "_")}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+  }
+  for (const p of pages) await p.context().close().catch(() => {});
+  pages = [];
+});
+
+/** A fresh browser profile (no cookies) showing a page, in Chinese unless told otherwise. */
+async function newPage({ locale = "zh-CN", width = 1280 } = {}) {
+  const context = await browser.newContext({ locale, viewport: { width, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  pages.push(page);
+  return page;
+}
+
+async function login(page, email = ADMIN) {
+  await page.goto(BASE + "/contacts");
+  assert.match(page.url(), /\/login\?next=/);
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await Promise.all([page.waitForURL(/\/contacts$/), page.click("form.stack button[type=submit]")]);
+}
+
+test("logs in and sees the contact list", async () => {
+  const page = await newPage();
+  await page.goto(BASE + "/login");
+  await page.fill("#email", ADMIN);
+  await page.fill("#password", "wrong password");
+  await page.click("form.stack button[type=submit]");
+  assert.equal(await page.textContent("#login-message"), "邮箱或密码不正确。");
+  await login(page);
+  assert.equal(await page.textContent("h1"), "联系人");
+  assert.match(await page.textContent("#contacts-total"), /^共 [\d,]+ 位联系人$/);
+  assert.ok((await page.locator("table.list tbody tr").count()) > 10);
+});
+
+test("finds 张伟 with the typeahead, by keyboard, and opens the contact", async () => {
+  const page = await newPage();
+  await login(page);
+  await page.focus("#global-search");
+  await page.keyboard.type("张伟");
+  const option = page.locator("#search-suggestions [role=option]", { hasText: "张伟" }).first();
+  await option.waitFor();
+  assert.equal(await page.getAttribute("#global-search", "aria-expanded"), "true");
+  // A phone ending finds the same contact.
+  await page.fill("#global-search", seeded.phoneSuffix);
+  const byPhone = page.locator(`#search-suggestions [role=option][data-url="/contacts/${seeded.zhang.id}"]`);
+  await byPhone.waitFor();
+  // Arrow down to it (other contacts may share the ending and rank first).
+  const urls = await page.$$eval("#search-suggestions [role=option]", (els) => els.map((e) => e.dataset.url));
+  const index = urls.indexOf(`/contacts/${seeded.zhang.id}`);
+  for (let i = 0; i <= index; i++) await page.keyboard.press("ArrowDown");
+  assert.equal(await byPhone.getAttribute("aria-selected"), "true");
+  await Promise.all([page.waitForURL(`**/contacts/${seeded.zhang.id}`), page.keyboard.press("Enter")]);
+  assert.equal(await page.textContent("h1"), "张伟");
+});
+
+test("creates a contact: a field error first, then fixed", async () => {
+  const page = await newPage({ width: 375 });
+  await login(page);
+  await page.click("a.button.primary[href='/contacts/new']");
+  await page.fill("#new-family_name", "王");
+  await page.fill("#new-given_name", "小明");
+  await page.fill("#new-email", "wang.xiaoming@");
+  await page.click(".form-actions button[type=submit]");
+  assert.equal(await page.getAttribute("#new-email", "aria-invalid"), "true");
+  assert.equal(await page.textContent("#new-email-error"), "请输入有效的邮箱地址");
+  assert.equal(await page.inputValue("#new-given_name"), "小明", "the other values are kept");
+  await page.fill("#new-email", `wang.xiaoming.${Date.now()}@example.com`);
+  await Promise.all([page.waitForURL(/\/contacts\/[0-9a-f-]{36}$/), page.click(".form-actions button[type=submit]")]);
+  assert.equal(await page.textContent("h1"), "王小明");
+  // Nothing sticks out of a 375 px wide phone screen.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+});
+
+test("an edit made elsewhere meanwhile is shown as a conflict", async () => {
+  const url = `${BASE}/contacts/${seeded.zhang.id}`;
+  const a = await newPage();
+  await login(a);
+  const b = await newPage();
+  await login(b);
+  await a.goto(url);
+  await b.goto(url);
+  // B saves first.
+  await b.click("#field-job_title .edit-link");
+  await b.fill("#input-job_title", "销售总监");
+  await Promise.all([b.waitForURL(/saved=1/), b.click("#edit-job_title button[type=submit]")]);
+  assert.equal((await b.textContent("#field-job_title .value")).trim(), "销售总监");
+  // A, still on the old version, tries to save: the conflict is shown, nothing is overwritten.
+  await a.click("#field-job_title .edit-link");
+  assert.ok(await a.locator("#input-job_title").evaluate((el) => el === document.activeElement), "input focused");
+  await a.fill("#input-job_title", "采购总监");
+  await a.click("#edit-job_title button[type=submit]");
+  await a.locator("#field-job_title .alert.conflict").waitFor();
+  assert.equal(await a.textContent("#field-job_title .current-value"), "销售总监");
+  assert.equal(await a.inputValue("#input-job_title"), "采购总监");
+  await b.reload();
+  assert.equal((await b.textContent("#field-job_title .value")).trim(), "销售总监");
+});
+
+test("logs a note and sees it on the timeline", async () => {
+  const page = await newPage();
+  await login(page);
+  await page.goto(`${BASE}/contacts/${seeded.zhang.id}`);
+  const note = `电话沟通了新报价 ${Date.now()}`;
+  await page.check("#log-kind-note");
+  await page.fill("#log-body", note);
+  await page.click("#log button[type=submit]");
+  const entry = page.locator("ol.timeline li", { hasText: note });
+  await entry.waitFor();
+  assert.equal(await page.locator("ol.timeline li").first().locator(".body").textContent(), note, "newest first");
+  assert.equal(await entry.locator(".badge").textContent(), "备注");
+});
+
+test("switches to English and back", async () => {
+  const page = await newPage();
+  await login(page, "li.na@demo.guanxi");
+  assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+  await Promise.all([page.waitForURL(/\/contacts/), page.click(".lang-switch button")]);
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  assert.equal(await page.textContent("h1"), "Contacts");
+  assert.equal(await page.textContent(".mainnav [aria-current=page]"), "Contacts");
+  assert.match(await page.textContent("#contacts-total"), /^[\d,]+\+? contacts$/);
+  // The choice is saved on the user: a new session on this account is in English too.
+  const other = await newPage();
+  await login(other, "li.na@demo.guanxi");
+  assert.equal(await other.getAttribute("html", "lang"), "en");
+  await Promise.all([page.waitForURL(/\/contacts/), page.click(".lang-switch button")]);
+  assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+  assert.equal(await page.textContent("h1"), "联系人");
+  pages.push(pages.shift());
+});
+
+test("a member cannot open another team's private contact by URL", async () => {
+  const page = await newPage();
+  await login(page, "wang.fang@demo.guanxi");
+  const resp = await page.goto(`${BASE}/contacts/${seeded.secret.id}`);
+  assert.equal(resp.status(), 404);
+  assert.equal(await page.textContent("h1"), "找不到页面");
+  assert.ok(!(await page.content()).includes("Private Pat"));
+});
