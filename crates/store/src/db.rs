@@ -382,6 +382,51 @@ impl Tx {
         Ok(())
     }
 
+    /// Indexes new records in multi-row statements (no previous tokens to delete).
+    pub(crate) async fn insert_search_tokens(&mut self, table: SearchTable, rows: &[(i64, Vec<String>)]) -> Result<()> {
+        let name = match table {
+            SearchTable::Contacts => "contact_fts",
+            SearchTable::Companies => "company_fts",
+        };
+        for chunk in rows.chunks(500) {
+            let rows: Vec<&(i64, Vec<String>)> = chunk.iter().filter(|(_, t)| !t.is_empty()).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            match self {
+                Tx::Sqlite(t) => {
+                    let mut sql = format!("INSERT INTO {name}(rowid, tokens) VALUES ");
+                    for i in 0..rows.len() {
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+                    }
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for (seq, tokens) in &rows {
+                        q = q.bind(*seq).bind(tokens.join(" "));
+                    }
+                    q.execute(&mut **t).await?;
+                }
+                Tx::Postgres(t) => {
+                    let mut sql = format!("INSERT INTO {name}(seq, tokens) VALUES ");
+                    for i in 0..rows.len() {
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("(${}, array_to_tsvector(${}::text[]))", 2 * i + 1, 2 * i + 2));
+                    }
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for (seq, tokens) in &rows {
+                        q = q.bind(*seq).bind(tokens);
+                    }
+                    q.execute(&mut **t).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Removes a record from the search index. On PostgreSQL the row goes with the record (foreign key cascade);
     /// a contentless FTS5 table has no foreign keys, so SQLite deletes it explicitly.
     pub(crate) async fn delete_search_tokens(&mut self, table: SearchTable, seq: i64) -> Result<()> {

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod activities;
+pub mod analytics;
 pub mod companies;
 pub mod contacts;
 pub mod custom_fields;

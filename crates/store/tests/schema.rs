@@ -13,6 +13,7 @@ fn category(t: &str) -> String {
         "boolean" | "bool" => "bool",
         "blob" | "uuid" | "bytea" => "bytes",
         "text" | "jsonb" | "timestamp with time zone" | "date" => "text",
+        "real" | "double precision" | "float8" => "float",
         other => return other.to_string(),
     }
     .to_string()

@@ -64,7 +64,7 @@ pub trait BatchCreate: Resource {
 /// Implements [`Resource`] (and [`BatchCreate`] with `batch`) for a store module whose functions have the standard
 /// shape (`create`, `get`, `update`, `delete`, `list`, `create_batch`); `validate` turns the input into a draft.
 macro_rules! store_resource {
-    ($ty:ident, $module:path, $record:ty, $input:ty, $draft:ty, $path:literal, $fields:expr, $custom:expr, $validate:path $(, $batch:ident)?) => {
+    ($ty:ident, $module:path, $record:ty, $input:ty, $draft:ty, $path:literal, $fields:expr, $custom:expr, $ctx:ty, $context:path, $check:path $(, $batch:ident)?) => {
         pub struct $ty;
 
         impl $crate::api::Resource for $ty {
@@ -84,8 +84,12 @@ macro_rules! store_resource {
             fn to_input(r: &$record) -> $input {
                 r.to_input()
             }
-            async fn validate(state: &$crate::AppState, actor: &guanxi_core::access::Actor, input: $input) -> $crate::error::ApiResult<$draft> {
-                $validate(state, actor, input).await
+            type Context = $ctx;
+            async fn context(state: &$crate::AppState, inputs: &[$input]) -> $crate::error::ApiResult<$ctx> {
+                $context(state, inputs).await
+            }
+            fn check(state: &$crate::AppState, ctx: &$ctx, input: $input) -> Result<$draft, guanxi_core::ValidationErrors> {
+                $check(state, ctx, input)
             }
             async fn create(db: &guanxi_store::Db, actor: &guanxi_core::access::Actor, d: &$draft) -> Result<$record, guanxi_store::StoreError> {
                 { use $module as m; m::create(db, actor, d).await }
@@ -131,11 +135,11 @@ pub trait Resource: Send + Sync + 'static {
     fn id(r: &Self::Record) -> Uuid;
     fn version(r: &Self::Record) -> i64;
     fn to_input(r: &Self::Record) -> Self::Input;
-    fn validate(
-        state: &AppState,
-        actor: &Actor,
-        input: Self::Input,
-    ) -> impl Future<Output = ApiResult<Self::Draft>> + Send;
+    /// What validation needs from the database (custom field definitions, product prices), loaded once per
+    /// request for all its records.
+    type Context: Send + Sync;
+    fn context(state: &AppState, inputs: &[Self::Input]) -> impl Future<Output = ApiResult<Self::Context>> + Send;
+    fn check(state: &AppState, ctx: &Self::Context, input: Self::Input) -> Result<Self::Draft, ValidationErrors>;
     fn create(db: &Db, actor: &Actor, d: &Self::Draft)
     -> impl Future<Output = Result<Self::Record, StoreError>> + Send;
     fn get(db: &Db, actor: &Actor, id: Uuid) -> impl Future<Output = Result<Self::Record, StoreError>> + Send;
@@ -217,7 +221,8 @@ pub async fn create<R: Resource>(
     let JsonBody(input, raw) = body;
     let path = format!("/api/v1/{}", R::PATH);
     idempotent(&state, &actor, &headers, "POST", &path, &raw, async {
-        let draft = R::validate(&state, &actor, input).await?;
+        let ctx = R::context(&state, std::slice::from_ref(&input)).await?;
+        let draft = R::check(&state, &ctx, input)?;
         let rec = R::create(&state.db, &actor, &draft).await?;
         Ok(record_response::<R>(StatusCode::CREATED, &rec))
     })
@@ -255,7 +260,8 @@ pub async fn update<R: Resource>(
     merge_patch(&mut merged, &patch);
     let bytes = serde_json::to_vec(&merged).map_err(|e| ApiError::Internal(e.to_string()))?;
     let input: R::Input = parse_json(&bytes)?;
-    let draft = R::validate(&state, actor, input).await?;
+    let ctx = R::context(&state, std::slice::from_ref(&input)).await?;
+    let draft = R::check(&state, &ctx, input)?;
     let rec = R::update(&state.db, actor, id, version, &draft).await?;
     Ok(record_response::<R>(StatusCode::OK, &rec))
 }
@@ -299,15 +305,13 @@ pub async fn create_batch<R: BatchCreate>(
     }
     let path = format!("/api/v1/{}/batch", R::PATH);
     idempotent(&state, &actor, &headers, "POST", &path, &raw, async {
+        let ctx = R::context(&state, &req.items).await?;
         let mut drafts = Vec::with_capacity(req.items.len());
         let mut errors = ValidationErrors::new();
         for (i, input) in req.items.into_iter().enumerate() {
-            match R::validate(&state, &actor, input).await {
+            match R::check(&state, &ctx, input) {
                 Ok(d) => drafts.push(d),
-                Err(ApiError::Invalid(v)) => {
-                    errors.errors.extend(v.errors.into_iter().map(|e| e.under(&format!("items/{i}"))))
-                }
-                Err(e) => return Err(e),
+                Err(v) => errors.errors.extend(v.errors.into_iter().map(|e| e.under(&format!("items/{i}")))),
             }
         }
         if !errors.is_empty() {

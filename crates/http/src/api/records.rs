@@ -9,13 +9,13 @@ use crate::extract::RawQuery;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use guanxi_core::access::Actor;
 use guanxi_core::activity::{Activity, ActivityDraft, ActivityInput, ActivityKind, TimelineEntry};
 use guanxi_core::company::{Company, CompanyDraft, CompanyInput};
 use guanxi_core::contact::{Contact, ContactDraft, ContactInput, ContactRules};
-use guanxi_core::custom_field::ObjectType;
+use guanxi_core::ValidationErrors;
+use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
 use guanxi_core::filter::{ACTIVITY_FIELDS, COMPANY_FIELDS, CONTACT_FIELDS, ORDER_FIELDS, PRODUCT_FIELDS, TASK_FIELDS};
-use guanxi_core::order::{Order, OrderDraft, OrderInput, Product, ProductDraft, ProductInput};
+use guanxi_core::order::{Order, OrderDraft, OrderInput, Product, ProductDraft, ProductFacts, ProductInput};
 use guanxi_core::task::{Task, TaskDraft, TaskInput};
 use guanxi_store::activities::TimelineParent;
 use serde::Serialize;
@@ -33,101 +33,69 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tasks/reminders", get(reminders))
 }
 
-store_resource!(
-    Contacts,
-    guanxi_store::contacts,
-    Contact,
-    ContactInput,
-    ContactDraft,
-    "contacts",
-    CONTACT_FIELDS,
-    Some(ObjectType::Contact),
-    validate_contact,
-    batch
-);
-store_resource!(
-    Companies,
-    guanxi_store::companies,
-    Company,
-    CompanyInput,
-    CompanyDraft,
-    "companies",
-    COMPANY_FIELDS,
-    Some(ObjectType::Company),
-    validate_company,
-    batch
-);
-store_resource!(
-    Products,
-    guanxi_store::products,
-    Product,
-    ProductInput,
-    ProductDraft,
-    "products",
-    PRODUCT_FIELDS,
-    Some(ObjectType::Product),
-    validate_product,
-    batch
-);
-store_resource!(
-    Orders,
-    guanxi_store::orders,
-    Order,
-    OrderInput,
-    OrderDraft,
-    "orders",
-    ORDER_FIELDS,
-    Some(ObjectType::Order),
-    validate_order,
-    batch
-);
-store_resource!(
-    Activities,
-    guanxi_store::activities,
-    Activity,
-    ActivityInput,
-    ActivityDraft,
-    "activities",
-    ACTIVITY_FIELDS,
-    None,
-    validate_activity,
-    batch
-);
-store_resource!(Tasks, guanxi_store::tasks, Task, TaskInput, TaskDraft, "tasks", TASK_FIELDS, None, validate_task);
+type CustomDefs = Vec<CustomFieldDef>;
 
-async fn validate_contact(state: &AppState, _actor: &Actor, input: ContactInput) -> ApiResult<ContactDraft> {
-    let defs = super::custom_defs(state, Some(ObjectType::Contact)).await?;
-    let rules = ContactRules {
-        default_region: state.config.default_region,
-        custom_fields: &defs,
-        today: chrono::Utc::now().date_naive(),
-    };
-    Ok(input.validate(&rules)?)
+store_resource!(Contacts, guanxi_store::contacts, Contact, ContactInput, ContactDraft, "contacts", CONTACT_FIELDS, Some(ObjectType::Contact), CustomDefs, contact_defs, check_contact, batch);
+store_resource!(Companies, guanxi_store::companies, Company, CompanyInput, CompanyDraft, "companies", COMPANY_FIELDS, Some(ObjectType::Company), CustomDefs, company_defs, check_company, batch);
+store_resource!(Products, guanxi_store::products, Product, ProductInput, ProductDraft, "products", PRODUCT_FIELDS, Some(ObjectType::Product), CustomDefs, product_defs, check_product, batch);
+store_resource!(Orders, guanxi_store::orders, Order, OrderInput, OrderDraft, "orders", ORDER_FIELDS, Some(ObjectType::Order), OrderContext, order_context, check_order, batch);
+store_resource!(Activities, guanxi_store::activities, Activity, ActivityInput, ActivityDraft, "activities", ACTIVITY_FIELDS, None, (), no_context, check_activity, batch);
+store_resource!(Tasks, guanxi_store::tasks, Task, TaskInput, TaskDraft, "tasks", TASK_FIELDS, None, (), no_context, check_task);
+
+async fn contact_defs(state: &AppState, _: &[ContactInput]) -> ApiResult<CustomDefs> {
+    super::custom_defs(state, Some(ObjectType::Contact)).await
 }
 
-async fn validate_company(state: &AppState, _actor: &Actor, input: CompanyInput) -> ApiResult<CompanyDraft> {
-    let defs = super::custom_defs(state, Some(ObjectType::Company)).await?;
-    Ok(input.validate(&defs)?)
+async fn company_defs(state: &AppState, _: &[CompanyInput]) -> ApiResult<CustomDefs> {
+    super::custom_defs(state, Some(ObjectType::Company)).await
 }
 
-async fn validate_product(state: &AppState, _actor: &Actor, input: ProductInput) -> ApiResult<ProductDraft> {
-    let defs = super::custom_defs(state, Some(ObjectType::Product)).await?;
-    Ok(input.validate(&defs)?)
+async fn product_defs(state: &AppState, _: &[ProductInput]) -> ApiResult<CustomDefs> {
+    super::custom_defs(state, Some(ObjectType::Product)).await
 }
 
-async fn validate_order(state: &AppState, _actor: &Actor, input: OrderInput) -> ApiResult<OrderDraft> {
+async fn no_context<T>(_: &AppState, _: &[T]) -> ApiResult<()> {
+    Ok(())
+}
+
+fn check_contact(state: &AppState, defs: &CustomDefs, input: ContactInput) -> Result<ContactDraft, ValidationErrors> {
+    let rules = ContactRules { default_region: state.config.default_region, custom_fields: defs, today: chrono::Utc::now().date_naive() };
+    input.validate(&rules)
+}
+
+fn check_company(_: &AppState, defs: &CustomDefs, input: CompanyInput) -> Result<CompanyDraft, ValidationErrors> {
+    input.validate(defs)
+}
+
+fn check_product(_: &AppState, defs: &CustomDefs, input: ProductInput) -> Result<ProductDraft, ValidationErrors> {
+    input.validate(defs)
+}
+
+/// Orders need the custom fields and the catalogue entries their lines name (one query for a whole batch).
+pub struct OrderContext {
+    defs: CustomDefs,
+    products: Vec<ProductFacts>,
+}
+
+async fn order_context(state: &AppState, inputs: &[OrderInput]) -> ApiResult<OrderContext> {
     let defs = super::custom_defs(state, Some(ObjectType::Order)).await?;
-    let ids: Vec<uuid::Uuid> = input.lines.iter().filter_map(|l| l.product_id).collect();
-    let facts = if ids.is_empty() { Vec::new() } else { guanxi_store::products::facts(&state.db, &ids).await? };
-    Ok(input.validate(&facts, &defs, guanxi_core::ids::now())?)
+    let mut ids: Vec<uuid::Uuid> = inputs.iter().flat_map(|o| o.lines.iter().filter_map(|l| l.product_id)).collect();
+    ids.sort();
+    ids.dedup();
+    let products = if ids.is_empty() { Vec::new() } else { guanxi_store::products::facts(&state.db, &ids).await? };
+    Ok(OrderContext { defs, products })
 }
 
-async fn validate_activity(_state: &AppState, _actor: &Actor, input: ActivityInput) -> ApiResult<ActivityDraft> {
-    Ok(input.validate(guanxi_core::ids::now())?)
+fn check_order(_: &AppState, ctx: &OrderContext, input: OrderInput) -> Result<OrderDraft, ValidationErrors> {
+    input.validate(&ctx.products, &ctx.defs, guanxi_core::ids::now())
 }
 
-async fn validate_task(_state: &AppState, _actor: &Actor, input: TaskInput) -> ApiResult<TaskDraft> {
-    Ok(input.validate()?)
+fn check_activity(_: &AppState, _: &(), input: ActivityInput) -> Result<ActivityDraft, ValidationErrors> {
+    input.validate(guanxi_core::ids::now())
+}
+
+fn check_task(_: &AppState, _: &(), input: TaskInput) -> Result<TaskDraft, ValidationErrors> {
+    input.validate()
 }
 
 #[derive(Serialize)]
