@@ -13,8 +13,9 @@ const ADMIN = "admin@demo.guanxi";
 
 let browser;
 let seeded;
-/** Pages opened by the current test; the last one is photographed afterwards. */
+/** Pages opened by the current test; `shown` (else the last one) is photographed afterwards. */
 let pages = [];
+let shown = null;
 
 async function api(method, url, token, body) {
   const r = await fetch(BASE + url, {
@@ -70,13 +71,14 @@ after(async () => {
 });
 
 afterEach(async (t) => {
-  const page = pages.at(-1);
+  const page = shown ?? pages.at(-1);
   if (page && !page.isClosed()) {
     const file = path.join(ARTIFACTS, `${t.name.replace(/[^\w\u4e00-\u9fff-]+/g, "_")}.png`);
     await page.screenshot({ path: file, fullPage: true }).catch(() => {});
   }
   for (const p of pages) await p.context().close().catch(() => {});
   pages = [];
+  shown = null;
 });
 
 /** A fresh browser profile (no cookies) showing a page, in Chinese unless told otherwise. */
@@ -172,6 +174,7 @@ test("an edit made elsewhere meanwhile is shown as a conflict", async () => {
   assert.equal(await a.inputValue("#input-job_title"), "采购总监");
   await b.reload();
   assert.equal((await b.textContent("#field-job_title .value")).trim(), "销售总监");
+  shown = a;
 });
 
 test("logs a note and sees it on the timeline", async () => {
@@ -204,7 +207,7 @@ test("switches to English and back", async () => {
   await Promise.all([page.waitForURL(/\/contacts/), page.click(".lang-switch button")]);
   assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
   assert.equal(await page.textContent("h1"), "联系人");
-  pages.push(pages.shift());
+  shown = other;
 });
 
 test("a member cannot open another team's private contact by URL", async () => {

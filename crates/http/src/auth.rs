@@ -140,6 +140,11 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let cred = credential(parts).ok_or(ApiError::Unauthorized)?;
+        // A cookie is sent by the browser on cross-site requests too: writes that ride on the session cookie must
+        // come from our own pages (bearer tokens are never sent implicitly, so they need no such check).
+        if matches!(cred, Credential::Session(_)) && !parts.method.is_safe() && !is_same_origin(&parts.headers) {
+            return Err(ApiError::Forbidden("cross-site request refused"));
+        }
         let (secret, is_session) = match &cred {
             Credential::Bearer(s) => (s.as_str(), false),
             Credential::Session(s) => (s.as_str(), true),
@@ -227,5 +232,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(ClientAddr(parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
+
+/// CSRF check for cookie-authenticated writes: `Sec-Fetch-Site: same-origin` when the browser sends fetch metadata
+/// (all current ones do); otherwise an `Origin` whose host and port are this request's `Host`. No header at all is
+/// refused.
+pub fn is_same_origin(headers: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some(o), Some(h)) => {
+            let authority = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+            authority.is_some_and(|a| a.eq_ignore_ascii_case(h))
+        }
+        _ => false,
     }
 }

@@ -222,7 +222,10 @@ pub async fn order_days(db: &Db, first: Uuid, last: Uuid, until: Option<NaiveDat
     }
     sql.push(&format!(" GROUP BY o.contact_id, {day} ORDER BY o.contact_id, {day}"));
     let rows: Vec<(Uuid, NaiveDate, i64, i64)> = db.fetch_all(sql).await?;
-    Ok(rows.into_iter().map(|(contact_id, day, total_minor, orders)| OrderDay { contact_id, day, total_minor, orders }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(contact_id, day, total_minor, orders)| OrderDay { contact_id, day, total_minor, orders })
+        .collect())
 }
 
 /// Product lines of the paid orders of contacts `first..=last` placed on or after `since`, sorted by contact
@@ -236,7 +239,10 @@ pub async fn basket_lines(db: &Db, first: Uuid, last: Uuid, since: DateTime<Utc>
     sql.push(" AND o.ordered_at >= ").bind(Arg::Ts(since));
     sql.push(" ORDER BY o.contact_id, o.id");
     let rows: Vec<(Uuid, Uuid, i64)> = db.fetch_all(sql).await?;
-    Ok(rows.into_iter().map(|(order_id, contact_id, product_seq)| BasketLine { order_id, contact_id, product_seq }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(order_id, contact_id, product_seq)| BasketLine { order_id, contact_id, product_seq })
+        .collect())
 }
 
 /// Id and name of products by their integer key.
@@ -262,9 +268,8 @@ pub async fn complaint_counts(db: &Db) -> Result<Vec<(Uuid, i64)>> {
 
 /// The stored stage and tier of contacts `first..=last`, sorted by contact.
 pub async fn previous_states(db: &Db, first: Uuid, last: Uuid) -> Result<Vec<PreviousState>> {
-    let mut sql = db.sql(
-        "SELECT contact_id, lifecycle_stage, stage_since, tier FROM customer_metrics WHERE contact_id >= ",
-    );
+    let mut sql =
+        db.sql("SELECT contact_id, lifecycle_stage, stage_since, tier FROM customer_metrics WHERE contact_id >= ");
     sql.bind(Arg::Uuid(first)).push(" AND contact_id <= ").bind(Arg::Uuid(last)).push(" ORDER BY contact_id");
     db.fetch_all(sql).await
 }
@@ -306,8 +311,10 @@ pub async fn finish_run(db: &Db, run: &ModelRun) -> Result<()> {
 
 /// The most recent run, whatever its state.
 pub async fn latest_run(db: &Db) -> Result<Option<ModelRun>> {
-    db.fetch_optional(db.sql(&format!("SELECT {RUN_COLUMNS} FROM model_runs ORDER BY started_at DESC, id DESC LIMIT 1")))
-        .await
+    db.fetch_optional(
+        db.sql(&format!("SELECT {RUN_COLUMNS} FROM model_runs ORDER BY started_at DESC, id DESC LIMIT 1")),
+    )
+    .await
 }
 
 /// The most recent run that wrote metrics (succeeded, or succeeded with some models lacking data).
@@ -323,8 +330,7 @@ pub async fn latest_completed_run(db: &Db) -> Result<Option<ModelRun>> {
 pub async fn write_metrics(db: &Db, rows: &[CustomerMetrics], events: &[SystemEvent]) -> Result<()> {
     let mut tx = db.begin().await?;
     let d = tx.dialect();
-    let updates: Vec<String> =
-        METRIC_COLUMNS[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let updates: Vec<String> = METRIC_COLUMNS[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
     let head = format!("INSERT INTO customer_metrics ({}) VALUES ", METRIC_COLUMNS.join(", "));
     let tail = format!(" ON CONFLICT (contact_id) DO UPDATE SET {}", updates.join(", "));
     for chunk in rows.chunks(WRITE_BATCH) {

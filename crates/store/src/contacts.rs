@@ -147,7 +147,12 @@ const INSERT_CHUNK: usize = 200;
 /// Inserts contacts inside `tx` with multi-row statements: the rows, their contact points, tags and search
 /// tokens. Owners and companies are resolved with one query each for the whole set. Returns the contacts in
 /// input order, or every record's field errors by index (nothing is written then: the caller drops `tx`).
-pub(crate) async fn insert_many(tx: &mut Tx, actor: &Actor, drafts: &[ContactDraft], now: DateTime<Utc>) -> Result<Vec<Contact>, BatchError> {
+pub(crate) async fn insert_many(
+    tx: &mut Tx,
+    actor: &Actor,
+    drafts: &[ContactDraft],
+    now: DateTime<Utc>,
+) -> Result<Vec<Contact>, BatchError> {
     let store = |e: StoreError| BatchError::Store(e);
     let owners = resolve_owners(tx, actor, drafts.iter().map(|d| d.owner_id)).await.map_err(store)?;
     let companies = resolve_companies(tx, actor, drafts.iter().filter_map(|d| d.company_id)).await.map_err(store)?;
@@ -178,7 +183,10 @@ pub(crate) async fn insert_many(tx: &mut Tx, actor: &Actor, drafts: &[ContactDra
             let cols = column_values(d, owner, owners.get(&owner).copied().flatten());
             if i == 0 {
                 let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
-                sql.push(&format!("INSERT INTO contacts (id, {}, version, created_at, updated_at) VALUES ", names.join(", ")));
+                sql.push(&format!(
+                    "INSERT INTO contacts (id, {}, version, created_at, updated_at) VALUES ",
+                    names.join(", ")
+                ));
             } else {
                 sql.push(", ");
             }
@@ -198,12 +206,19 @@ pub(crate) async fn insert_many(tx: &mut Tx, actor: &Actor, drafts: &[ContactDra
         let mut n_tags = 0;
         let mut search: Vec<(i64, Vec<String>)> = Vec::with_capacity(chunk.len());
         for (d, id) in chunk.iter().zip(&ids) {
-            for (kind, value) in d.emails.iter().map(|e| ("email", &e.address)).chain(d.phones.iter().map(|p| ("phone", &p.number))) {
+            for (kind, value) in
+                d.emails.iter().map(|e| ("email", &e.address)).chain(d.phones.iter().map(|p| ("phone", &p.number)))
+            {
                 if n_points > 0 {
                     points.push(", ");
                 }
                 n_points += 1;
-                points.push("(").bind(Arg::Uuid(*id)).push(&format!(", '{kind}', ")).bind(Arg::Text(value.clone())).push(")");
+                points
+                    .push("(")
+                    .bind(Arg::Uuid(*id))
+                    .push(&format!(", '{kind}', "))
+                    .bind(Arg::Text(value.clone()))
+                    .push(")");
             }
             for t in &d.tags {
                 if n_tags > 0 {
@@ -259,7 +274,11 @@ fn contact_from_draft(d: &ContactDraft, id: Uuid, owner: Uuid, team: Option<Uuid
 }
 
 /// The team of every distinct owner (the caller's own without a query); unknown users are absent.
-async fn resolve_owners(tx: &mut Tx, actor: &Actor, owners: impl Iterator<Item = Option<Uuid>>) -> Result<HashMap<Uuid, Option<Uuid>>> {
+async fn resolve_owners(
+    tx: &mut Tx,
+    actor: &Actor,
+    owners: impl Iterator<Item = Option<Uuid>>,
+) -> Result<HashMap<Uuid, Option<Uuid>>> {
     let mut out = HashMap::new();
     out.insert(actor.user_id, actor.team_id);
     let others: HashSet<Uuid> = owners.flatten().filter(|o| *o != actor.user_id).collect();
@@ -279,7 +298,11 @@ async fn resolve_owners(tx: &mut Tx, actor: &Actor, owners: impl Iterator<Item =
 }
 
 /// Names of the companies the caller can see among `ids`; invisible or missing ones are absent.
-async fn resolve_companies(tx: &mut Tx, actor: &Actor, ids: impl Iterator<Item = Uuid>) -> Result<HashMap<Uuid, String>> {
+async fn resolve_companies(
+    tx: &mut Tx,
+    actor: &Actor,
+    ids: impl Iterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, String>> {
     let ids: HashSet<Uuid> = ids.collect();
     let mut out = HashMap::new();
     for chunk in ids.into_iter().collect::<Vec<_>>().chunks(500) {
@@ -441,10 +464,11 @@ pub(crate) async fn reindex(tx: &mut Tx, seq: i64, c: &Contact) -> Result<()> {
 /// Creates a contact.
 pub async fn create(db: &Db, actor: &Actor, d: &ContactDraft) -> Result<Contact> {
     let mut tx = db.begin().await?;
-    let mut created = insert_many(&mut tx, actor, std::slice::from_ref(d), guanxi_core::ids::now()).await.map_err(|e| match e {
-        BatchError::Invalid(mut errs) => StoreError::Invalid(errs.pop().map(|(_, e)| e).unwrap_or_default()),
-        BatchError::Store(e) => e,
-    })?;
+    let mut created =
+        insert_many(&mut tx, actor, std::slice::from_ref(d), guanxi_core::ids::now()).await.map_err(|e| match e {
+            BatchError::Invalid(mut errs) => StoreError::Invalid(errs.pop().map(|(_, e)| e).unwrap_or_default()),
+            BatchError::Store(e) => e,
+        })?;
     tx.commit().await?;
     created.pop().ok_or(StoreError::NotFound)
 }

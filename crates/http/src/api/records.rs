@@ -9,10 +9,10 @@ use crate::extract::RawQuery;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+use guanxi_core::ValidationErrors;
 use guanxi_core::activity::{Activity, ActivityDraft, ActivityInput, ActivityKind, TimelineEntry};
 use guanxi_core::company::{Company, CompanyDraft, CompanyInput};
 use guanxi_core::contact::{Contact, ContactDraft, ContactInput, ContactRules};
-use guanxi_core::ValidationErrors;
 use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
 use guanxi_core::filter::{ACTIVITY_FIELDS, COMPANY_FIELDS, CONTACT_FIELDS, ORDER_FIELDS, PRODUCT_FIELDS, TASK_FIELDS};
 use guanxi_core::order::{Order, OrderDraft, OrderInput, Product, ProductDraft, ProductFacts, ProductInput};
@@ -35,12 +35,89 @@ pub fn routes() -> Router<AppState> {
 
 type CustomDefs = Vec<CustomFieldDef>;
 
-store_resource!(Contacts, guanxi_store::contacts, Contact, ContactInput, ContactDraft, "contacts", CONTACT_FIELDS, Some(ObjectType::Contact), CustomDefs, contact_defs, check_contact, batch);
-store_resource!(Companies, guanxi_store::companies, Company, CompanyInput, CompanyDraft, "companies", COMPANY_FIELDS, Some(ObjectType::Company), CustomDefs, company_defs, check_company, batch);
-store_resource!(Products, guanxi_store::products, Product, ProductInput, ProductDraft, "products", PRODUCT_FIELDS, Some(ObjectType::Product), CustomDefs, product_defs, check_product, batch);
-store_resource!(Orders, guanxi_store::orders, Order, OrderInput, OrderDraft, "orders", ORDER_FIELDS, Some(ObjectType::Order), OrderContext, order_context, check_order, batch);
-store_resource!(Activities, guanxi_store::activities, Activity, ActivityInput, ActivityDraft, "activities", ACTIVITY_FIELDS, None, (), no_context, check_activity, batch);
-store_resource!(Tasks, guanxi_store::tasks, Task, TaskInput, TaskDraft, "tasks", TASK_FIELDS, None, (), no_context, check_task);
+store_resource!(
+    Contacts,
+    guanxi_store::contacts,
+    Contact,
+    ContactInput,
+    ContactDraft,
+    "contacts",
+    CONTACT_FIELDS,
+    Some(ObjectType::Contact),
+    CustomDefs,
+    contact_defs,
+    check_contact,
+    batch
+);
+store_resource!(
+    Companies,
+    guanxi_store::companies,
+    Company,
+    CompanyInput,
+    CompanyDraft,
+    "companies",
+    COMPANY_FIELDS,
+    Some(ObjectType::Company),
+    CustomDefs,
+    company_defs,
+    check_company,
+    batch
+);
+store_resource!(
+    Products,
+    guanxi_store::products,
+    Product,
+    ProductInput,
+    ProductDraft,
+    "products",
+    PRODUCT_FIELDS,
+    Some(ObjectType::Product),
+    CustomDefs,
+    product_defs,
+    check_product,
+    batch
+);
+store_resource!(
+    Orders,
+    guanxi_store::orders,
+    Order,
+    OrderInput,
+    OrderDraft,
+    "orders",
+    ORDER_FIELDS,
+    Some(ObjectType::Order),
+    OrderContext,
+    order_context,
+    check_order,
+    batch
+);
+store_resource!(
+    Activities,
+    guanxi_store::activities,
+    Activity,
+    ActivityInput,
+    ActivityDraft,
+    "activities",
+    ACTIVITY_FIELDS,
+    None,
+    (),
+    no_context,
+    check_activity,
+    batch
+);
+store_resource!(
+    Tasks,
+    guanxi_store::tasks,
+    Task,
+    TaskInput,
+    TaskDraft,
+    "tasks",
+    TASK_FIELDS,
+    None,
+    (),
+    no_context,
+    check_task
+);
 
 async fn contact_defs(state: &AppState, _: &[ContactInput]) -> ApiResult<CustomDefs> {
     super::custom_defs(state, Some(ObjectType::Contact)).await
@@ -59,7 +136,11 @@ async fn no_context<T>(_: &AppState, _: &[T]) -> ApiResult<()> {
 }
 
 fn check_contact(state: &AppState, defs: &CustomDefs, input: ContactInput) -> Result<ContactDraft, ValidationErrors> {
-    let rules = ContactRules { default_region: state.config.default_region, custom_fields: defs, today: chrono::Utc::now().date_naive() };
+    let rules = ContactRules {
+        default_region: state.config.default_region,
+        custom_fields: defs,
+        today: chrono::Utc::now().date_naive(),
+    };
     input.validate(&rules)
 }
 

@@ -16,7 +16,7 @@ mod settings;
 use crate::AppState;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -64,22 +64,7 @@ async fn same_origin_writes(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// `Sec-Fetch-Site: same-origin` when the browser sends fetch metadata (all current ones do); otherwise an
-/// `Origin` whose host and port are this request's `Host`. No header at all is refused.
-pub fn is_same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return site.as_bytes() == b"same-origin";
-    }
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    match (origin, host) {
-        (Some(o), Some(h)) => {
-            let authority = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
-            authority.is_some_and(|a| a.eq_ignore_ascii_case(h))
-        }
-        _ => false,
-    }
-}
+pub use crate::auth::is_same_origin;
 
 /// What every page's layout needs: language, signed-in user, active section, asset URLs.
 pub struct Cx {

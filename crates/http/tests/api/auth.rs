@@ -53,3 +53,47 @@ app_test!(health_and_openapi_answer, |app: &TestApp| async move {
     let doc: Value = app.req(None, Method::GET, "/api/openapi.json").send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
 });
+
+app_test!(cookie_sessions_cannot_write_cross_site, |app: &TestApp| async move {
+    let admin = app.admin().await;
+    let secret = guanxi_http::auth::new_secret();
+    let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+    guanxi_store::accounts::create_session(
+        &app.db,
+        &guanxi_http::auth::secret_hash(&secret),
+        admin_id(app, &admin).await,
+        expires,
+    )
+    .await
+    .unwrap();
+    let cookie = format!("{}={secret}", guanxi_http::auth::SESSION_COOKIE);
+    let get = app.req(None, Method::GET, "/api/v1/contacts").header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(get.status(), 200, "reads work with the session cookie");
+    let body = json!({"given_name": "x"});
+    let cross = app
+        .req(None, Method::POST, "/api/v1/contacts")
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    problem(cross, 403).await;
+    let bare =
+        app.req(None, Method::POST, "/api/v1/contacts").header("cookie", &cookie).json(&body).send().await.unwrap();
+    problem(bare, 403).await;
+    let same = app
+        .req(None, Method::POST, "/api/v1/contacts")
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 201);
+});
+
+async fn admin_id(app: &TestApp, user: &TestUser) -> uuid::Uuid {
+    let me: Value = app.get(user, "/api/v1/me").await.json().await.unwrap();
+    me["id"].as_str().unwrap().parse().unwrap()
+}

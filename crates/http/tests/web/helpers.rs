@@ -113,7 +113,14 @@ impl Browser {
     }
 
     pub async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Response {
-        let mut rb = self.with_headers(self.client.post(format!("{}{}", self.addr, path))).form(form);
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form {
+            body.append_pair(k, v);
+        }
+        let mut rb = self
+            .with_headers(self.client.post(format!("{}{}", self.addr, path)))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.finish());
         for (k, v) in headers {
             rb = rb.header(*k, *v);
         }
