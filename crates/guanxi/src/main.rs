@@ -1,5 +1,6 @@
 //! The `guanxi` command: serve the CRM, migrate, create an admin, load demo data, check health.
 
+mod analyze;
 mod demo;
 mod demo_orders;
 
@@ -42,6 +43,9 @@ struct ServeArgs {
     /// Mark session cookies Secure (set when served over HTTPS).
     #[arg(long, env = "GUANXI_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Run the customer analysis every N hours (0 = never); see `guanxi analyze`.
+    #[arg(long, env = "GUANXI_ANALYZE_EVERY_HOURS", default_value_t = 24)]
+    analyze_every_hours: u64,
 }
 
 #[derive(Subcommand)]
@@ -78,6 +82,8 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+    /// Compute customer metrics now: RFM, tiers, lifecycle stages, CLV, churn risk, clusters, cross-sell.
+    Analyze,
     /// Copy the SQLite database to FILE while the server runs (VACUUM INTO); use pg_dump for PostgreSQL.
     Backup { file: PathBuf },
 }
@@ -166,7 +172,14 @@ async fn main() -> Result<()> {
         Command::Serve(args) => {
             let config = app_config(&cli.db, &args)?;
             let db = open_db(&cli.db).await?;
+            analyze::schedule(db.clone(), args.analyze_every_hours);
             serve(db, config, args.listen).await
+        }
+        Command::Analyze => {
+            let db = open_db(&cli.db).await?;
+            let result = analyze::run_once(&db).await;
+            db.close().await;
+            result
         }
         Command::Migrate => {
             let db = open_db(&cli.db).await?;
@@ -217,6 +230,7 @@ async fn main() -> Result<()> {
                 db.close().await;
                 return Ok(());
             }
+            analyze::schedule(db.clone(), args.analyze_every_hours);
             serve(db, config, args.listen).await
         }
         Command::Healthcheck { url } => healthcheck(&url).await,

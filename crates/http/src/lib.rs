@@ -3,6 +3,7 @@
 //! Handlers are thin: they parse input into domain types, call the store, and map the result. The server takes
 //! an already bound listener ([`serve`]) so tests run the real app in-process on port 0.
 
+pub mod analytics_job;
 pub mod api;
 pub mod auth;
 pub mod error;

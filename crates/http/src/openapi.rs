@@ -192,6 +192,7 @@ pub fn document() -> Value {
     );
     paths.insert("/api/v1/custom-fields/{id}".into(), json!({"delete": {"tags": ["admin"], "parameters": [id_param()], "responses": with_problems({let mut m = Map::new(); m.insert("204".into(), json!({"description": "Deleted"})); m}, &["401", "403", "404"])}}));
     paths.insert("/healthz".into(), json!({"get": {"tags": ["operations"], "security": [], "responses": {"200": {"description": "The database answers"}, "503": {"description": "The database does not answer"}}}}));
+    add_analytics(&mut paths, &mut schemas);
     paths.insert("/livez".into(), json!({"get": {"tags": ["operations"], "security": [], "responses": {"200": {"description": "The process is up"}}}}));
 
     json!({
@@ -201,6 +202,109 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A token from POST /api/v1/auth/token or POST /api/v1/tokens"}}}
     })
+}
+
+/// The customer analytics routes (`crate::api::analytics`) and their schemas, written out by hand because the
+/// store's metrics and run types carry no schema derive.
+fn add_analytics(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>) {
+    let tiers = json!(["vip", "important", "ordinary"]);
+    let stages = json!(["prospect", "first_time", "repeat", "loyal", "churned"]);
+    let segments = json!([
+        "champions",
+        "loyal",
+        "potential_loyalists",
+        "new_customers",
+        "promising",
+        "need_attention",
+        "about_to_sleep",
+        "at_risk",
+        "cannot_lose",
+        "hibernating",
+        "lost"
+    ]);
+    let reason = json!({"type": "object", "description": "Why, with a stable code and parameters for translation and an English text",
+        "properties": {"code": {"type": "string"}, "params": {"type": "object", "additionalProperties": {"type": "string"}}, "text": {"type": "string"}}});
+    schemas.insert("AnalyticsReason".into(), reason);
+    let int_or_null = json!({"type": ["integer", "null"]});
+    let num_or_null = json!({"type": ["number", "null"]});
+    let date = json!({"type": "string", "format": "date"});
+    let date_or_null = json!({"type": ["string", "null"], "format": "date"});
+    schemas.insert("CustomerMetrics".into(), json!({"type": "object",
+        "required": ["contact_id", "as_of", "frequency", "monetary_total_minor", "monetary_mean_minor", "tier", "tier_reason",
+                     "lifecycle_stage", "stage_since", "stage_reason", "churn_reasons", "recommendations", "run_id", "updated_at"],
+        "properties": {
+            "contact_id": {"type": "string", "format": "uuid"},
+            "as_of": date, "first_order_on": date_or_null, "last_order_on": date_or_null,
+            "recency_days": int_or_null, "frequency": {"type": "integer", "description": "Paid order-days"},
+            "monetary_total_minor": {"type": "integer"}, "monetary_mean_minor": {"type": "integer"},
+            "r_score": int_or_null, "f_score": int_or_null, "m_score": int_or_null,
+            "rfm_segment": {"type": ["string", "null"], "enum": segments.as_array().cloned().unwrap_or_default().into_iter().chain([Value::Null]).collect::<Vec<_>>()},
+            "tier": {"type": "string", "enum": tiers},
+            "tier_rule": {"type": ["integer", "null"], "description": "Index into the run's params.tier_rules; null for the Ordinary fallback"},
+            "tier_reason": r("AnalyticsReason"),
+            "lifecycle_stage": {"type": "string", "enum": stages},
+            "stage_since": date, "stage_reason": r("AnalyticsReason"),
+            "p_alive": num_or_null, "expected_purchases_90d": num_or_null,
+            "predicted_clv_12m_minor": int_or_null,
+            "churn_risk": {"type": ["number", "null"], "description": "Probability of no purchase in the next 90 days"},
+            "churn_reasons": {"type": "array", "maxItems": 3, "items": r("AnalyticsReason")},
+            "cluster": int_or_null,
+            "recommendations": {"type": "array", "items": {"type": "object", "properties": {
+                "product_id": {"type": ["string", "null"], "format": "uuid"}, "name": {"type": "string"},
+                "confidence": {"type": "number"}, "lift": {"type": "number"}, "support": {"type": "number"}, "reason": r("AnalyticsReason")}}},
+            "run_id": {"type": "string", "format": "uuid"},
+            "updated_at": {"type": "string", "format": "date-time"}
+        }}));
+    schemas.insert("ModelRun".into(), json!({"type": "object", "required": ["id", "started_at", "customers", "orders", "params", "status"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "started_at": {"type": "string", "format": "date-time"}, "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "duration_ms": int_or_null, "data_from": date_or_null, "data_to": date_or_null,
+            "customers": {"type": "integer"}, "orders": {"type": "integer"},
+            "params": {"type": "object", "description": "as_of, models (bgnbd, gamma_gamma, churn, clusters, cross_sell: status, fitted parameters, standard errors, log-likelihoods, AUC/Brier, cluster profiles, or the reason a model could not be fitted), tier_rules, lifecycle_rules, association_rules, stage_counts, tier_counts"},
+            "status": {"type": "string", "enum": ["running", "succeeded", "insufficient_data", "failed"]},
+            "error": {"type": ["string", "null"]}
+        }}));
+    let tag = json!(["analytics"]);
+    paths.insert("/api/v1/contacts/{id}/metrics".into(), json!({"get": {"tags": tag, "summary": "A contact's RFM, tier, lifecycle stage, CLV, churn risk, cluster and recommendations from the latest analysis",
+        "parameters": [id_param()],
+        "responses": with_problems(json_response("200", "The metrics", r("CustomerMetrics")), &["401", "404"])}}));
+    paths.insert("/api/v1/contacts/{id}/metrics/explain".into(), json!({"get": {"tags": tag, "summary": "The contact's metrics in plain words: tier rule, stage rule, top three churn reasons, recommendation reasons",
+        "parameters": [id_param()],
+        "responses": with_problems(json_response("200", "Explanations", json!({"type": "object", "properties": {
+            "contact_id": {"type": "string", "format": "uuid"}, "as_of": {"type": "string", "format": "date"},
+            "tier": {"type": "object"}, "stage": {"type": "object"}, "churn": {"type": "object"}, "value": {"type": "object"},
+            "recommendations": {"type": "array", "items": {"type": "object"}}}})), &["401", "404"])}}));
+    paths.insert("/api/v1/analytics/metrics".into(), json!({"get": {"tags": tag, "summary": "Metrics of the contacts the caller can see, by contact id",
+        "parameters": [
+            {"name": "tier", "in": "query", "schema": {"type": "string", "enum": ["vip", "important", "ordinary"]}},
+            {"name": "stage", "in": "query", "schema": {"type": "string", "enum": ["prospect", "first_time", "repeat", "loyal", "churned"]}},
+            {"name": "segment", "in": "query", "schema": {"type": "string", "enum": segments}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+            {"name": "cursor", "in": "query", "description": "`next_cursor` of the previous page.", "schema": {"type": "string"}}],
+        "responses": with_problems(json_response("200", "A page", json!({"type": "object", "required": ["items", "total", "total_is_estimate"], "properties": {
+            "items": {"type": "array", "items": r("CustomerMetrics")}, "next_cursor": {"type": ["string", "null"]},
+            "total": {"type": "integer"}, "total_is_estimate": {"type": "boolean"}}})), &["401", "422"])}}));
+    paths.insert(
+        "/api/v1/analytics/runs/latest".into(),
+        json!({"get": {"tags": tag, "summary": "The most recent analysis run, with fitted parameters and model quality",
+        "responses": with_problems(json_response("200", "The run", r("ModelRun")), &["401", "404"])}}),
+    );
+    paths.insert("/api/v1/analytics/rules".into(), json!({"get": {"tags": tag, "summary": "Cross-sell association rules of the latest completed run, strongest first",
+        "responses": with_problems(json_response("200", "Rules", json!({"type": "object", "properties": {"run_id": {"type": "string", "format": "uuid"},
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "antecedent": {"type": "array", "items": {"type": "object", "properties": {"product_id": {"type": ["string", "null"], "format": "uuid"}, "name": {"type": "string"}}}},
+                "consequent": {"type": "array", "items": {"type": "object", "properties": {"product_id": {"type": ["string", "null"], "format": "uuid"}, "name": {"type": "string"}}}},
+                "support": {"type": "number"}, "confidence": {"type": "number"}, "lift": {"type": "number"}, "count": {"type": "integer"}}}}}})), &["401", "404"])}}));
+    paths.insert("/api/v1/analytics/clusters".into(), json!({"get": {"tags": tag, "summary": "Customer clusters of the latest completed run, largest first, described in business terms",
+        "responses": with_problems(json_response("200", "Clusters", json!({"type": "object", "properties": {"run_id": {"type": "string", "format": "uuid"}, "k": {"type": ["integer", "null"]},
+            "items": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "size": {"type": "integer"}, "share": {"type": "number"},
+                "median_spend_minor": {"type": "integer"}, "median_orders": {"type": "number"}, "median_recency_days": {"type": "number"}, "description": {"type": "string"}}}}}})), &["401", "404"])}}));
+    paths.insert(
+        "/api/v1/analytics/run".into(),
+        json!({"post": {"tags": tag, "summary": "Run the analysis now (admins); answers when it has finished",
+        "responses": with_problems(json_response("200", "The finished run", r("ModelRun")), &["401", "403", "409"])}}),
+    );
 }
 
 #[cfg(test)]

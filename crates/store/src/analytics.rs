@@ -209,7 +209,7 @@ fn day_expr(d: Dialect, col: &str) -> String {
 pub async fn order_days(db: &Db, first: Uuid, last: Uuid, until: Option<NaiveDate>) -> Result<Vec<OrderDay>> {
     let day = day_expr(db.dialect(), "o.ordered_at");
     let mut sql = db.sql(&format!(
-        "SELECT o.contact_id, {day} AS day, SUM(o.total_minor) AS total, COUNT(*) AS n FROM orders o \
+        "SELECT o.contact_id, {day} AS day, CAST(SUM(o.total_minor) AS BIGINT) AS total, COUNT(*) AS n FROM orders o \
          WHERE o.status = 'paid' AND o.contact_id >= "
     ));
     sql.bind(Arg::Uuid(first)).push(" AND o.contact_id <= ").bind(Arg::Uuid(last));
@@ -464,26 +464,39 @@ pub async fn list(
     Ok(Page { items, next_cursor, total, total_is_estimate })
 }
 
-/// Held while an analysis runs so that several instances sharing one PostgreSQL database run it once: a
-/// session-level `pg_try_advisory_lock` on a connection taken out of the pool. On SQLite (one process per
-/// database file) it holds nothing. Call [`RunLock::release`]; if the lock is dropped instead, its connection is
-/// closed, which also releases the lock.
+/// Held while an analysis runs, so that one database gets one analysis at a time. On PostgreSQL it is a
+/// session-level `pg_try_advisory_lock` on a connection taken out of the pool, which covers every instance
+/// sharing the database; on SQLite (one server process per database file) it is the database file's entry in
+/// this process's set of running analyses. Call [`RunLock::release`]; a dropped lock is released too (on
+/// PostgreSQL by closing its connection).
 pub struct RunLock {
     conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
-/// Advisory lock key of the analysis run ("gx analyze").
+/// Advisory lock key of the analysis run ("gx anal").
 const RUN_LOCK_KEY: i64 = 0x6778_616e_616c;
 
-/// The run lock, or `None` when another instance holds it.
+/// SQLite database files with an analysis running in this process.
+static SQLITE_RUNS: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// The run lock, or `None` when another run holds it.
 pub async fn try_run_lock(db: &Db) -> Result<Option<RunLock>> {
     match &db.backend {
-        Backend::Sqlite { .. } => Ok(Some(RunLock { conn: None })),
+        Backend::Sqlite { write, .. } => {
+            let file = write.connect_options().get_filename().to_path_buf();
+            let mut running = SQLITE_RUNS.lock().unwrap_or_else(|e| e.into_inner());
+            if running.contains(&file) {
+                return Ok(None);
+            }
+            running.push(file.clone());
+            Ok(Some(RunLock { conn: None, sqlite_file: Some(file) }))
+        }
         Backend::Postgres(pool) => {
             let mut conn = pool.acquire().await?;
             let (got,): (bool,) =
                 sqlx::query_as("SELECT pg_try_advisory_lock($1)").bind(RUN_LOCK_KEY).fetch_one(&mut *conn).await?;
-            Ok(got.then_some(RunLock { conn: Some(conn) }))
+            Ok(got.then_some(RunLock { conn: Some(conn), sqlite_file: None }))
         }
     }
 }
@@ -502,6 +515,9 @@ impl Drop for RunLock {
         // Never hand a connection that still holds the lock back to the pool: closing it releases the lock.
         if let Some(conn) = self.conn.take() {
             drop(conn.detach());
+        }
+        if let Some(file) = self.sqlite_file.take() {
+            SQLITE_RUNS.lock().unwrap_or_else(|e| e.into_inner()).retain(|f| *f != file);
         }
     }
 }

@@ -379,6 +379,11 @@ async fn load_contacts(
                         String::from_utf8_lossy(&bytes[..bytes.len().min(500)])
                     );
                 }
+                // A progress line per tenth, so a long load is visibly alive.
+                let tenth = (contacts / 10).max(BATCH);
+                if last / tenth != first / tenth || last == contacts {
+                    eprintln!("  {last} / {contacts} contacts after {:.0} s", start.elapsed().as_secs_f64());
+                }
                 let created: Created = serde_json::from_slice(&bytes).context("batch response")?;
                 if created.items.len() as u64 != last - first {
                     failed.store(true, Ordering::Relaxed);

@@ -3,6 +3,7 @@
 //! mapping behave identically everywhere.
 
 pub mod accounts;
+mod analytics;
 mod custom_fields;
 mod health;
 mod idempotency;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(custom_fields::routes())
         .merge(search::routes())
         .merge(records::routes())
+        .merge(analytics::routes())
 }
 
 /// Adds the standard routes of a resource: `GET/POST /api/v1/{path}`, `GET/PATCH/DELETE /api/v1/{path}/{id}`.

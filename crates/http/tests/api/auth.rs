@@ -1,7 +1,7 @@
 use crate::app_test;
+use crate::client::Method;
 use crate::helpers::*;
 use guanxi_core::access::{Role, TokenScope};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 app_test!(password_login_issues_tokens_and_failures_are_throttled, |app: &TestApp| async move {

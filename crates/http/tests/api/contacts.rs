@@ -61,7 +61,7 @@ app_test!(idempotency_key_prevents_duplicates, |app: &TestApp| async move {
     let admin = app.admin().await;
     let body = json!({"given_name": "Ada", "family_name": "Lovelace"});
     let send = |b: Value| {
-        app.req(Some(&admin), reqwest::Method::POST, "/api/v1/contacts")
+        app.req(Some(&admin), crate::client::Method::POST, "/api/v1/contacts")
             .header("idempotency-key", "k-1")
             .json(&b)
             .send()

