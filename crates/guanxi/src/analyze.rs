@@ -66,7 +66,10 @@ fn summary(run: &ModelRun) -> String {
         );
     }
     if let Some(all) = models.as_object() {
-        for (name, m) in all.iter().filter(|(_, m)| m["status"].as_str() != Some("fitted")) {
+        if let Some(mean) = all.get("clv_spend").and_then(|c| c["mean_order_value_minor"].as_f64()) {
+            out += &format!("  CLV spend:    one common mean order value of {mean:.0} (Gamma-Gamma not identified)\n");
+        }
+        for (name, m) in all.iter().filter(|(_, m)| m["status"].is_string() && m["status"] != "fitted") {
             out += &format!("  {name}: not fitted ({})\n", m["error"].as_str().unwrap_or("insufficient data"));
         }
     }

@@ -73,7 +73,9 @@ pub async fn load(
 
     // Purchase histories until the order budget is spent.
     let span_days = (Utc::now() - since).num_days().max(30) as f64;
-    let mut histories: Vec<(Uuid, DateTime<Utc>)> = Vec::with_capacity(n_orders);
+    // Each buyer also has a favourite category and a spending level (how many items an order holds), so order
+    // values differ between customers and baskets group by category: what Gamma-Gamma and cross-sell rules need.
+    let mut histories: Vec<(Uuid, DateTime<Utc>, usize, i64)> = Vec::with_capacity(n_orders);
     'contacts: for &contact in contacts {
         if histories.len() >= n_orders {
             break;
@@ -81,11 +83,13 @@ pub async fn load(
         if !rng.random_bool(0.7) {
             continue;
         }
+        let favourite = rng.random_range(0..CATEGORIES.len());
+        let spend = 1 + (rng.random::<f64>().powi(3) * 6.0) as i64;
         let per_year = 1.0 + 16.0 * rng.random::<f64>().powi(2);
         let dropout = 0.02 + 0.25 * rng.random::<f64>().powi(2);
         let mut day = rng.random::<f64>().powi(2) * span_days * 0.9;
         loop {
-            histories.push((contact, since + Duration::minutes((day * 1440.0) as i64)));
+            histories.push((contact, since + Duration::minutes((day * 1440.0) as i64), favourite, spend));
             if histories.len() >= n_orders || rng.random_bool(dropout) {
                 continue 'contacts;
             }
@@ -100,11 +104,18 @@ pub async fn load(
 
     let mut batch = Vec::with_capacity(1000);
     let mut n = 0;
-    for (i, (contact, at)) in histories.iter().enumerate() {
+    for (i, (contact, at, favourite, spend)) in histories.iter().enumerate() {
         let lines: Vec<OrderLineInput> = (0..rng.random_range(1..4))
             .map(|_| {
-                let p = &facts[rng.random_range(0..facts.len())];
-                OrderLineInput { product_id: Some(p.id), quantity: Some(rng.random_range(1..4)), ..Default::default() }
+                // Products are laid out category by category in steps of CATEGORIES.len().
+                // Favourite-category purchases concentrate on its eight best sellers.
+                let index = if rng.random_bool(0.7) {
+                    *favourite + CATEGORIES.len() * rng.random_range(0..8)
+                } else {
+                    rng.random_range(0..facts.len())
+                };
+                let p = &facts[index.min(facts.len() - 1)];
+                OrderLineInput { product_id: Some(p.id), quantity: Some(rng.random_range(1..=*spend)), ..Default::default() }
             })
             .collect();
         let status = if rng.random_bool(0.03) {

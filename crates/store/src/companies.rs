@@ -307,12 +307,11 @@ fn sort_value(c: &Company, q: &ListQuery) -> Value {
 
 pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec<(Company, u32)>> {
     let sq = guanxi_text::parse_query(q);
-    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM companies c WHERE 1 = 1"));
-    if !push_match(&mut sql, "c", "company_fts", &sq) {
+    let Some(mut sql) = crate::search_index::candidates_sql(db.dialect(), COLUMNS, "companies", "company_fts", &sq) else {
         return Ok(Vec::new());
-    }
+    };
     push_visible(&mut sql, "c", actor);
-    sql.push(&format!(" ORDER BY c.seq LIMIT {}", crate::contacts::SEARCH_CANDIDATES));
+    crate::search_index::push_candidate_order(&mut sql, "company_fts", crate::contacts::SEARCH_CANDIDATES);
     let rows: Vec<CompanyRow> = db.fetch_all(sql).await?;
     let mut scored: Vec<(Company, u32)> = rows
         .into_iter()

@@ -654,12 +654,11 @@ pub async fn find_by_contact_points(
 /// which can be most of a million rows for a common surname) ranked in the app by `guanxi_text::rank`.
 pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec<(Contact, u32)>> {
     let sq = guanxi_text::parse_query(q);
-    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE 1 = 1"));
-    if !push_match(&mut sql, "c", "contact_fts", &sq) {
+    let Some(mut sql) = crate::search_index::candidates_sql(db.dialect(), COLUMNS, "contacts", "contact_fts", &sq) else {
         return Ok(Vec::new());
-    }
+    };
     push_visible(&mut sql, "c", actor);
-    sql.push(&format!(" ORDER BY c.seq LIMIT {SEARCH_CANDIDATES}"));
+    crate::search_index::push_candidate_order(&mut sql, "contact_fts", SEARCH_CANDIDATES);
     let rows: Vec<ContactRow> = db.fetch_all(sql).await?;
     let mut scored: Vec<(Contact, u32)> = rows
         .into_iter()
@@ -687,4 +686,4 @@ pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec
 }
 
 /// How many matching records are ranked per search; more matches than this are cut in `seq` (creation) order.
-pub const SEARCH_CANDIDATES: usize = 500;
+pub const SEARCH_CANDIDATES: usize = 200;

@@ -23,3 +23,32 @@ pub fn push_match(sql: &mut Sql, alias: &str, table: &str, q: &SearchQuery) -> b
     }
     true
 }
+
+/// `SELECT <columns> FROM <matches> JOIN <table> c ... WHERE <match>` driven by the search index, so a query
+/// reads only matching rows (never a scan of the main table probing the match set), in index order; the caller
+/// appends the visibility condition and then [`push_candidate_order`]. None when the text has no token.
+pub fn candidates_sql(dialect: Dialect, columns: &str, table: &str, fts: &str, q: &SearchQuery) -> Option<Sql> {
+    match dialect {
+        Dialect::Sqlite => {
+            let expr = guanxi_text::fts5_match_expr(q)?;
+            // CROSS JOIN makes SQLite keep the FTS table as the outer loop.
+            let mut sql = Sql::new(dialect, &format!("SELECT {columns} FROM {fts} CROSS JOIN {table} c ON c.seq = {fts}.rowid WHERE {fts} MATCH "));
+            sql.bind(Arg::Text(expr));
+            Some(sql)
+        }
+        Dialect::Postgres => {
+            let expr = guanxi_text::pg_tsquery(q)?;
+            let mut sql = Sql::new(dialect, &format!("SELECT {columns} FROM {fts} f JOIN {table} c ON c.seq = f.seq WHERE f.tokens @@ "));
+            sql.bind(Arg::Text(expr)).push("::tsquery");
+            Some(sql)
+        }
+    }
+}
+
+/// Orders candidates by the index key (creation order) and bounds them.
+pub fn push_candidate_order(sql: &mut Sql, fts: &str, limit: usize) {
+    match sql.dialect {
+        Dialect::Sqlite => sql.push(&format!(" ORDER BY {fts}.rowid LIMIT {limit}")),
+        Dialect::Postgres => sql.push(&format!(" ORDER BY f.seq LIMIT {limit}")),
+    };
+}

@@ -141,7 +141,7 @@ pub fn run(args: ApiArgs) -> Result<()> {
     if args.write_docs {
         let command = format!("cargo xtask {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
         let path = server::workspace_root().join("docs").join("benchmarks.md");
-        report::write_docs(&path, &command, &args, &reports)?;
+        report::write_docs(&path, &command, &report::server_provenance(&bin), &args, &reports)?;
         eprintln!("wrote the API section of {}", path.display());
     }
     Ok(())

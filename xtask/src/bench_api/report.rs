@@ -172,6 +172,31 @@ pub fn table(r: &BackendReport) -> String {
     out
 }
 
+/// Which server was measured: the binary's build time and the workspace commit, since a binary passed with
+/// `--guanxi-bin` may predate the checkout.
+pub fn server_provenance(bin: &Path) -> String {
+    let built = std::fs::metadata(bin)
+        .and_then(|m| m.modified())
+        .map(|t| chrono::DateTime::<chrono::Utc>::from(t).format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| "unknown time".into());
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(super::server::workspace_root())
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let commit = git(&["log", "-1", "--format=%h %cd", "--date=format-local:%Y-%m-%d %H:%M UTC"]);
+    let dirty = if git(&["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+        ""
+    } else {
+        ", with uncommitted changes"
+    };
+    format!("`{}` built {built}; the workspace was at commit {commit}{dirty} when the benchmark ran", bin.display())
+}
+
 fn machine_facts() -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -206,10 +231,11 @@ fn machine_facts() -> String {
     format!("{cores} cores ({cpu}), {mem_gib:.1} GiB memory, {rustc}; PostgreSQL client: {pg}")
 }
 
-fn section(command: &str, args: &ApiArgs, reports: &[BackendReport]) -> String {
+fn section(command: &str, server: &str, args: &ApiArgs, reports: &[BackendReport]) -> String {
     let mut s = String::from("## API\n\n");
     let _ = writeln!(s, "Command: `{command}`  ");
     let _ = writeln!(s, "Run on {} (UTC).  ", chrono::Utc::now().format("%Y-%m-%d %H:%M"));
+    let _ = writeln!(s, "Server: {server}.  ");
     let _ = writeln!(s, "Machine: {}.\n", machine_facts());
     let _ = writeln!(
         s,
@@ -240,7 +266,7 @@ fn section(command: &str, args: &ApiArgs, reports: &[BackendReport]) -> String {
 }
 
 /// Replaces (or adds) the `## API` section of `path`, keeping every other section.
-pub fn write_docs(path: &Path, command: &str, args: &ApiArgs, reports: &[BackendReport]) -> Result<()> {
+pub fn write_docs(path: &Path, command: &str, server: &str, args: &ApiArgs, reports: &[BackendReport]) -> Result<()> {
     let old = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::from(
@@ -249,7 +275,7 @@ pub fn write_docs(path: &Path, command: &str, args: &ApiArgs, reports: &[Backend
         ),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let new_section = section(command, args, reports);
+    let new_section = section(command, server, args, reports);
     let lines: Vec<&str> = old.split_inclusive('\n').collect();
     let start = lines.iter().position(|l| l.trim_end() == "## API");
     let out = match start {
