@@ -595,8 +595,15 @@ pub(crate) async fn count(db: &Db, table: &str, filter: Sql) -> Result<(u64, boo
     sql.push(&filter.text);
     sql.args = filter.args;
     sql.push(&format!(" LIMIT {}) t", COUNT_CAP + 1));
+    let generation = db.generation();
+    let key = format!("{}\u{0}{:?}", sql.text, sql.args);
+    if let Some(hit) = db.counts.get(&key, generation) {
+        return Ok(hit);
+    }
     let n: i64 = db.fetch_scalar(sql).await?;
-    Ok(if n > COUNT_CAP { (COUNT_CAP as u64, true) } else { (n as u64, false) })
+    let value = if n > COUNT_CAP { (COUNT_CAP as u64, true) } else { (n as u64, false) };
+    db.counts.put(key, value, generation);
+    Ok(value)
 }
 
 /// The value of the sort column of a contact, as the cursor carries it.

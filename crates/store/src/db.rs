@@ -3,7 +3,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Where the data lives. `Debug` never prints a password.
 #[derive(Clone)]
@@ -80,9 +83,46 @@ pub enum Dialect {
 #[derive(Clone, Debug)]
 pub struct Db {
     pub backend: Backend,
+    /// Bumped by every write this process commits; cached counts taken at an older generation are stale.
+    pub(crate) write_generation: Arc<AtomicU64>,
+    pub(crate) counts: Arc<CountCache>,
+}
+
+/// Recently computed list totals, keyed by the exact count query (filters, search and the caller's visibility).
+/// Paging through a list asks the same total again and again; a total is reused until this process writes or
+/// [`COUNT_TTL`] passes (other instances' writes show after at most that long).
+#[derive(Default, Debug)]
+pub(crate) struct CountCache {
+    entries: Mutex<HashMap<String, (u64, bool, Instant, u64)>>,
+}
+
+pub(crate) const COUNT_TTL: Duration = Duration::from_secs(10);
+
+impl CountCache {
+    pub(crate) fn get(&self, key: &str, generation: u64) -> Option<(u64, bool)> {
+        let map = self.entries.lock().ok()?;
+        map.get(key).filter(|e| e.3 == generation && e.2.elapsed() < COUNT_TTL).map(|e| (e.0, e.1))
+    }
+
+    pub(crate) fn put(&self, key: String, value: (u64, bool), generation: u64) {
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() >= 4096 {
+                map.clear();
+            }
+            map.insert(key, (value.0, value.1, Instant::now(), generation));
+        }
+    }
 }
 
 impl Db {
+    fn with_backend(backend: Backend) -> Db {
+        Db { backend, write_generation: Arc::new(AtomicU64::new(0)), counts: Arc::new(CountCache::default()) }
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.write_generation.load(Ordering::Acquire)
+    }
+
     pub async fn connect(config: &DbConfig) -> Result<Db> {
         match config {
             DbConfig::Sqlite { path } => {
@@ -114,7 +154,7 @@ impl Db {
                 // A read-only connection cannot open a database that the writer has not created yet; the writer
                 // above created it, so this only fails for real problems.
                 let read = read?;
-                Ok(Db { backend: Backend::Sqlite { write, read } })
+                Ok(Db::with_backend(Backend::Sqlite { write, read }))
             }
             DbConfig::Postgres { url, max_connections } => {
                 let opts = PgConnectOptions::from_str(url)?;
@@ -123,7 +163,7 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(opts)
                     .await?;
-                Ok(Db { backend: Backend::Postgres(pool) })
+                Ok(Db::with_backend(Backend::Postgres(pool)))
             }
         }
     }
@@ -260,6 +300,7 @@ impl Db {
 
     /// One statement on the writer, in its own transaction.
     pub async fn execute(&self, sql: Sql) -> Result<u64> {
+        self.write_generation.fetch_add(1, Ordering::AcqRel);
         Ok(on_db!(self, write, |p| bind_args!(sqlx::query(AssertSqlSafe(sql.text)), sql.args)
             .execute(p)
             .await?
@@ -267,28 +308,34 @@ impl Db {
     }
 
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match &self.backend {
-            Backend::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
-            Backend::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
+        let inner = match &self.backend {
+            Backend::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
+            Backend::Postgres(p) => TxInner::Postgres(p.begin().await?),
+        };
+        Ok(Tx { inner, generation: self.write_generation.clone() })
     }
 }
 
 /// A write transaction on either backend. Dropping it without [`Tx::commit`] rolls back, so an error anywhere in
 /// a use case leaves nothing half-written.
-pub enum Tx {
+pub struct Tx {
+    inner: TxInner,
+    generation: Arc<AtomicU64>,
+}
+
+enum TxInner {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 macro_rules! on_tx {
     ($tx:expr, |$c:ident| $body:expr) => {
-        match $tx {
-            Tx::Sqlite(t) => {
+        match &mut $tx.inner {
+            TxInner::Sqlite(t) => {
                 let $c = &mut **t;
                 $body
             }
-            Tx::Postgres(t) => {
+            TxInner::Postgres(t) => {
                 let $c = &mut **t;
                 $body
             }
@@ -298,9 +345,9 @@ macro_rules! on_tx {
 
 impl Tx {
     pub fn dialect(&self) -> Dialect {
-        match self {
-            Tx::Sqlite(_) => Dialect::Sqlite,
-            Tx::Postgres(_) => Dialect::Postgres,
+        match self.inner {
+            TxInner::Sqlite(_) => Dialect::Sqlite,
+            TxInner::Postgres(_) => Dialect::Postgres,
         }
     }
 
@@ -341,17 +388,20 @@ impl Tx {
     }
 
     pub async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+        // Bump before and after: a count cached while the commit was in flight is invalid either way.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
         }
+        self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
     /// Replaces the search tokens of one record (`table` is `contact_fts` or `company_fts`).
     pub(crate) async fn set_search_tokens(&mut self, table: SearchTable, seq: i64, tokens: &[String]) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => {
                 let (del, ins) = match table {
                     SearchTable::Contacts => (
                         "DELETE FROM contact_fts WHERE rowid = $1",
@@ -367,7 +417,7 @@ impl Tx {
                     sqlx::query(ins).bind(seq).bind(tokens.join(" ")).execute(&mut **t).await?;
                 }
             }
-            Tx::Postgres(t) => {
+            TxInner::Postgres(t) => {
                 let sql = match table {
                     SearchTable::Contacts => {
                         "INSERT INTO contact_fts(seq, tokens) VALUES ($1, array_to_tsvector($2::text[])) ON CONFLICT (seq) DO UPDATE SET tokens = EXCLUDED.tokens"
@@ -393,14 +443,14 @@ impl Tx {
             if rows.is_empty() {
                 continue;
             }
-            match self {
-                Tx::Sqlite(t) => {
+            match &mut self.inner {
+                TxInner::Sqlite(t) => {
                     let mut sql = format!("INSERT INTO {name}(rowid, tokens) VALUES ");
                     for i in 0..rows.len() {
                         if i > 0 {
                             sql.push_str(", ");
                         }
-                        sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+                        sql.push_str("(?, ?)");
                     }
                     let mut q = sqlx::query(AssertSqlSafe(sql));
                     for (seq, tokens) in &rows {
@@ -408,7 +458,7 @@ impl Tx {
                     }
                     q.execute(&mut **t).await?;
                 }
-                Tx::Postgres(t) => {
+                TxInner::Postgres(t) => {
                     let mut sql = format!("INSERT INTO {name}(seq, tokens) VALUES ");
                     for i in 0..rows.len() {
                         if i > 0 {
@@ -430,7 +480,7 @@ impl Tx {
     /// Removes a record from the search index. On PostgreSQL the row goes with the record (foreign key cascade);
     /// a contentless FTS5 table has no foreign keys, so SQLite deletes it explicitly.
     pub(crate) async fn delete_search_tokens(&mut self, table: SearchTable, seq: i64) -> Result<()> {
-        if let Tx::Sqlite(t) = self {
+        if let TxInner::Sqlite(t) = &mut self.inner {
             let sql = match table {
                 SearchTable::Contacts => "DELETE FROM contact_fts WHERE rowid = $1",
                 SearchTable::Companies => "DELETE FROM company_fts WHERE rowid = $1",
