@@ -115,7 +115,11 @@ pub async fn load(
                     rng.random_range(0..facts.len())
                 };
                 let p = &facts[index.min(facts.len() - 1)];
-                OrderLineInput { product_id: Some(p.id), quantity: Some(rng.random_range(1..=*spend)), ..Default::default() }
+                OrderLineInput {
+                    product_id: Some(p.id),
+                    quantity: Some(rng.random_range(1..=*spend)),
+                    ..Default::default()
+                }
             })
             .collect();
         let status = if rng.random_bool(0.03) {

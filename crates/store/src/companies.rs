@@ -307,7 +307,8 @@ fn sort_value(c: &Company, q: &ListQuery) -> Value {
 
 pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec<(Company, u32)>> {
     let sq = guanxi_text::parse_query(q);
-    let Some(mut sql) = crate::search_index::candidates_sql(db.dialect(), COLUMNS, "companies", "company_fts", &sq) else {
+    let Some(mut sql) = crate::search_index::candidates_sql(db.dialect(), COLUMNS, "companies", "company_fts", &sq)
+    else {
         return Ok(Vec::new());
     };
     push_visible(&mut sql, "c", actor);

@@ -661,19 +661,23 @@ pub async fn find_by_contact_points(
 /// which can be most of a million rows for a common surname) ranked in the app by `guanxi_text::rank`.
 pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec<(Contact, u32)>> {
     let sq = guanxi_text::parse_query(q);
-    let Some(mut sql) = crate::search_index::candidates_sql(db.dialect(), COLUMNS, "contacts", "contact_fts", &sq) else {
+    // Rank on a few plain columns of each candidate, then load whole records only for the winners: decoding every
+    // candidate's JSON columns cost more than the search itself.
+    const RANK_COLUMNS: &str =
+        "c.id, c.display_name, c.family_name, c.given_name, c.primary_email, c.primary_phone, c.job_title";
+    let Some(mut sql) = crate::search_index::candidates_sql(db.dialect(), RANK_COLUMNS, "contacts", "contact_fts", &sq)
+    else {
         return Ok(Vec::new());
     };
     push_visible(&mut sql, "c", actor);
     crate::search_index::push_candidate_order(&mut sql, "contact_fts", SEARCH_CANDIDATES);
-    let rows: Vec<ContactRow> = db.fetch_all(sql).await?;
-    let mut scored: Vec<(Contact, u32)> = rows
-        .into_iter()
-        .map(ContactRow::into_contact)
+    let candidates: Vec<RankCandidate> = db.fetch_all(sql).await?;
+    let mut scored: Vec<(Uuid, u32)> = candidates
+        .iter()
         .map(|c| {
             let names: Vec<&str> = c.family_name.iter().chain(c.given_name.iter()).map(String::as_str).collect();
-            let emails: Vec<&str> = c.emails.iter().map(|e| e.address.as_str()).collect();
-            let phones: Vec<&str> = c.phones.iter().map(|p| p.number.as_str()).collect();
+            let emails: Vec<&str> = c.primary_email.iter().map(String::as_str).collect();
+            let phones: Vec<&str> = c.primary_phone.iter().map(String::as_str).collect();
             let other: Vec<&str> = c.job_title.iter().map(String::as_str).collect();
             let doc = guanxi_text::RankDoc {
                 display_name: &c.display_name,
@@ -683,13 +687,37 @@ pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec
                 phones: &phones,
                 other: &other,
             };
-            let score = guanxi_text::rank(q, &doc);
-            (c, score)
+            (c.id, guanxi_text::rank(q, &doc))
         })
         .collect();
-    scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
+    scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     scored.truncate(limit);
-    Ok(scored)
+    if scored.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE c.id IN ("));
+    for (i, (id, _)) in scored.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(Arg::Uuid(*id));
+    }
+    sql.push(")");
+    let rows: Vec<ContactRow> = db.fetch_all(sql).await?;
+    let mut by_id: HashMap<Uuid, Contact> = rows.into_iter().map(|r| r.into_contact()).map(|c| (c.id, c)).collect();
+    Ok(scored.into_iter().filter_map(|(id, score)| by_id.remove(&id).map(|c| (c, score))).collect())
+}
+
+/// The columns search ranks on.
+#[derive(sqlx::FromRow)]
+struct RankCandidate {
+    id: Uuid,
+    display_name: String,
+    family_name: Option<String>,
+    given_name: Option<String>,
+    primary_email: Option<String>,
+    primary_phone: Option<String>,
+    job_title: Option<String>,
 }
 
 /// How many matching records are ranked per search; more matches than this are cut in `seq` (creation) order.

@@ -32,13 +32,19 @@ pub fn candidates_sql(dialect: Dialect, columns: &str, table: &str, fts: &str, q
         Dialect::Sqlite => {
             let expr = guanxi_text::fts5_match_expr(q)?;
             // CROSS JOIN makes SQLite keep the FTS table as the outer loop.
-            let mut sql = Sql::new(dialect, &format!("SELECT {columns} FROM {fts} CROSS JOIN {table} c ON c.seq = {fts}.rowid WHERE {fts} MATCH "));
+            let mut sql = Sql::new(
+                dialect,
+                &format!("SELECT {columns} FROM {fts} CROSS JOIN {table} c ON c.seq = {fts}.rowid WHERE {fts} MATCH "),
+            );
             sql.bind(Arg::Text(expr));
             Some(sql)
         }
         Dialect::Postgres => {
             let expr = guanxi_text::pg_tsquery(q)?;
-            let mut sql = Sql::new(dialect, &format!("SELECT {columns} FROM {fts} f JOIN {table} c ON c.seq = f.seq WHERE f.tokens @@ "));
+            let mut sql = Sql::new(
+                dialect,
+                &format!("SELECT {columns} FROM {fts} f JOIN {table} c ON c.seq = f.seq WHERE f.tokens @@ "),
+            );
             sql.bind(Arg::Text(expr)).push("::tsquery");
             Some(sql)
         }
