@@ -3,16 +3,16 @@
 //! Activities have no owner of their own: one is visible when its contact or its company is, and may be changed by
 //! whoever may change that contact or company, or by its author while the author can still see it.
 
-use crate::contacts::{BatchError, count, push_value};
+use crate::contacts::{BatchError, push_value};
 use crate::db::Tx;
 use crate::products::push_list;
 use crate::scope::{push_changeable, push_visible, push_visible_via_parent};
-use crate::sql::{Arg, Page, Sql, push_conditions, push_keyset_and_order, sort_spec};
+use crate::sql::{Arg, Page, Sql, push_conditions, sort_spec};
 use crate::{Db, Dialect, Result, StoreError, orders};
 use chrono::{DateTime, Utc};
 use guanxi_core::access::{Actor, Role};
 use guanxi_core::activity::{Activity, ActivityDraft, ActivityKind, TimelineEntry};
-use guanxi_core::filter::{Cursor, ListQuery, MAX_LIMIT};
+use guanxi_core::filter::{ListQuery, MAX_LIMIT};
 use guanxi_core::{FieldError, ValidationErrors};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
@@ -307,21 +307,10 @@ pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> Result<Page<Activity
     push_visible_via_parent(&mut filter, "c", actor, true);
     push_conditions(&mut filter, "c", "activity", &q.conditions);
     let sort = sort_spec(db.dialect(), "c", q);
-    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM activities c WHERE 1 = 1"));
-    sql.push(&filter.text);
-    sql.args = filter.args.clone();
-    push_keyset_and_order(&mut sql, "c", sort.as_ref(), q.cursor.as_ref())?;
-    sql.push(&format!(" LIMIT {}", q.limit + 1));
-    let rows: Vec<ActivityRow> = db.fetch_all(sql).await?;
-    let mut items: Vec<Activity> = rows.into_iter().map(ActivityRow::into_activity).collect();
-    let next_cursor = if items.len() > q.limit as usize {
-        items.truncate(q.limit as usize);
-        items.last().map(|last| Cursor { sort_value: sort_value(last, q), id: last.id }.encode())
-    } else {
-        None
-    };
-    let (total, total_is_estimate) = count(db, "activities", filter).await?;
-    Ok(Page { items, next_cursor, total, total_is_estimate })
+    crate::page::fetch_page(db, "activities", COLUMNS, filter, sort.as_ref(), q, ActivityRow::into_activity, |x| {
+        (sort_value(x, q), x.id)
+    })
+    .await
 }
 
 fn sort_value(a: &Activity, q: &ListQuery) -> Value {

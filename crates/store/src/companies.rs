@@ -1,17 +1,17 @@
 //! Companies: storage, lists, search.
 
-use crate::contacts::{count, owner_and_team, push_value};
+use crate::contacts::{owner_and_team, push_value};
 use crate::db::{SearchTable, Tx};
 use crate::scope::{push_changeable, push_visible};
 use crate::search_index::push_match;
-use crate::sql::{Arg, Page, push_conditions, push_keyset_and_order, sort_spec};
+use crate::sql::{Arg, Page, push_conditions, sort_spec};
 use crate::{Db, Result, StoreError};
 use chrono::{DateTime, Utc};
 use guanxi_core::ValidationErrors;
 use guanxi_core::access::{Actor, Visibility};
 use guanxi_core::company::{Company, CompanyDraft, SizeBand};
 use guanxi_core::contact::PostalAddress;
-use guanxi_core::filter::{Cursor, ListQuery};
+use guanxi_core::filter::ListQuery;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -272,21 +272,10 @@ pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> Result<Page<Company>
         return Ok(Page { items: Vec::new(), next_cursor: None, total: 0, total_is_estimate: false });
     }
     let sort = sort_spec(db.dialect(), "c", q);
-    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM companies c WHERE 1 = 1"));
-    sql.push(&filter.text);
-    sql.args = filter.args.clone();
-    push_keyset_and_order(&mut sql, "c", sort.as_ref(), q.cursor.as_ref())?;
-    sql.push(&format!(" LIMIT {}", q.limit + 1));
-    let rows: Vec<CompanyRow> = db.fetch_all(sql).await?;
-    let mut items: Vec<Company> = rows.into_iter().map(CompanyRow::into_company).collect();
-    let next_cursor = if items.len() > q.limit as usize {
-        items.truncate(q.limit as usize);
-        items.last().map(|last| Cursor { sort_value: sort_value(last, q), id: last.id }.encode())
-    } else {
-        None
-    };
-    let (total, total_is_estimate) = count(db, "companies", filter).await?;
-    Ok(Page { items, next_cursor, total, total_is_estimate })
+    crate::page::fetch_page(db, "companies", COLUMNS, filter, sort.as_ref(), q, CompanyRow::into_company, |x| {
+        (sort_value(x, q), x.id)
+    })
+    .await
 }
 
 fn sort_value(c: &Company, q: &ListQuery) -> Value {

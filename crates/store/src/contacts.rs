@@ -3,12 +3,12 @@
 use crate::db::{SearchTable, Tx};
 use crate::scope::{push_changeable, push_visible};
 use crate::search_index::push_match;
-use crate::sql::{Arg, COUNT_CAP, Page, Sql, push_conditions, push_keyset_and_order, sort_spec};
+use crate::sql::{Arg, COUNT_CAP, Page, Sql, push_conditions, sort_spec};
 use crate::{Db, Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_core::access::{Actor, Visibility};
 use guanxi_core::contact::{Contact, ContactDraft, EmailEntry, Gender, PhoneEntry, PostalAddress, Source};
-use guanxi_core::filter::{Cursor, ListQuery};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::{FieldError, ValidationErrors};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
@@ -568,21 +568,10 @@ pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> Result<Page<Contact>
         return Ok(Page { items: Vec::new(), next_cursor: None, total: 0, total_is_estimate: false });
     }
     let sort = sort_spec(db.dialect(), "c", q);
-    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE 1 = 1"));
-    sql.push(&filter.text);
-    sql.args = filter.args.clone();
-    push_keyset_and_order(&mut sql, "c", sort.as_ref(), q.cursor.as_ref())?;
-    sql.push(&format!(" LIMIT {}", q.limit + 1));
-    let rows: Vec<ContactRow> = db.fetch_all(sql).await?;
-    let mut items: Vec<Contact> = rows.into_iter().map(ContactRow::into_contact).collect();
-    let next_cursor = if items.len() > q.limit as usize {
-        items.truncate(q.limit as usize);
-        items.last().map(|last| Cursor { sort_value: sort_value(last, q), id: last.id }.encode())
-    } else {
-        None
-    };
-    let (total, total_is_estimate) = count(db, "contacts", filter).await?;
-    Ok(Page { items, next_cursor, total, total_is_estimate })
+    crate::page::fetch_page(db, "contacts", COLUMNS, filter, sort.as_ref(), q, ContactRow::into_contact, |x| {
+        (sort_value(x, q), x.id)
+    })
+    .await
 }
 
 pub(crate) fn invalid_cursor() -> StoreError {

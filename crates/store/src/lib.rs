@@ -15,6 +15,7 @@ mod db;
 mod error;
 pub mod idempotency;
 pub mod orders;
+mod page;
 pub mod products;
 mod scope;
 mod search_index;

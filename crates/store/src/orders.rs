@@ -4,15 +4,15 @@
 //! contact. Lines are written with their order in one transaction and replaced as a whole on update.
 
 use crate::activities::{TimelineCursor, TimelineParent, check_parents, push_before, push_changeable_via_parent};
-use crate::contacts::{BatchError, count, push_value};
+use crate::contacts::{BatchError, push_value};
 use crate::db::Tx;
 use crate::products::{duplicate_as, parse_currency, push_list};
 use crate::scope::push_visible_via_parent;
-use crate::sql::{Arg, Page, push_conditions, push_keyset_and_order, sort_spec};
+use crate::sql::{Arg, Page, push_conditions, sort_spec};
 use crate::{Db, Result, StoreError};
 use chrono::{DateTime, Utc};
 use guanxi_core::access::Actor;
-use guanxi_core::filter::{Cursor, ListQuery};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::order::{Order, OrderDraft, OrderLine, OrderStatus};
 use guanxi_core::{FieldError, ValidationErrors};
 use serde_json::{Map, Value};
@@ -338,21 +338,19 @@ pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> Result<Page<Order>> 
     push_visible_via_parent(&mut filter, "c", actor, false);
     push_conditions(&mut filter, "c", "order", &q.conditions);
     let sort = sort_spec(db.dialect(), "c", q);
-    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM orders c WHERE 1 = 1"));
-    sql.push(&filter.text);
-    sql.args = filter.args.clone();
-    push_keyset_and_order(&mut sql, "c", sort.as_ref(), q.cursor.as_ref())?;
-    sql.push(&format!(" LIMIT {}", q.limit + 1));
-    let mut rows: Vec<OrderRow> = db.fetch_all(sql).await?;
-    let next_cursor = if rows.len() > q.limit as usize {
-        rows.truncate(q.limit as usize);
-        rows.last().map(|last| Cursor { sort_value: sort_value(last, q), id: last.id }.encode())
-    } else {
-        None
-    };
-    let items = with_lines(db, rows).await?;
-    let (total, total_is_estimate) = count(db, "orders", filter).await?;
-    Ok(Page { items, next_cursor, total, total_is_estimate })
+    let page = crate::page::fetch_page(
+        db,
+        "orders",
+        COLUMNS,
+        filter,
+        sort.as_ref(),
+        q,
+        |r: OrderRow| r,
+        |r| (sort_value(r, q), r.id),
+    )
+    .await?;
+    let items = with_lines(db, page.items).await?;
+    Ok(Page { items, next_cursor: page.next_cursor, total: page.total, total_is_estimate: page.total_is_estimate })
 }
 
 /// The value of the sort column, as the cursor carries it (matching the coalescing of `sort_spec`).

@@ -2,13 +2,13 @@
 //!
 //! Catalogue data is not owned: every signed-in user sees every product, and only admins and managers change it.
 
-use crate::contacts::{BatchError, count, push_value};
+use crate::contacts::{BatchError, push_value};
 use crate::db::Tx;
-use crate::sql::{Arg, Page, push_conditions, push_keyset_and_order, sort_spec};
+use crate::sql::{Arg, Page, push_conditions, sort_spec};
 use crate::{Db, Result, StoreError};
 use chrono::{DateTime, Utc};
 use guanxi_core::access::{Actor, Role};
-use guanxi_core::filter::{Cursor, ListQuery};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::money::Currency;
 use guanxi_core::order::{Product, ProductDraft, ProductFacts};
 use guanxi_core::{FieldError, ValidationErrors};
@@ -231,21 +231,10 @@ pub async fn list(db: &Db, _actor: &Actor, q: &ListQuery) -> Result<Page<Product
     let mut filter = db.sql("");
     push_conditions(&mut filter, "c", "product", &q.conditions);
     let sort = sort_spec(db.dialect(), "c", q);
-    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM products c WHERE 1 = 1"));
-    sql.push(&filter.text);
-    sql.args = filter.args.clone();
-    push_keyset_and_order(&mut sql, "c", sort.as_ref(), q.cursor.as_ref())?;
-    sql.push(&format!(" LIMIT {}", q.limit + 1));
-    let rows: Vec<ProductRow> = db.fetch_all(sql).await?;
-    let mut items: Vec<Product> = rows.into_iter().map(ProductRow::into_product).collect();
-    let next_cursor = if items.len() > q.limit as usize {
-        items.truncate(q.limit as usize);
-        items.last().map(|last| Cursor { sort_value: sort_value(last, q), id: last.id }.encode())
-    } else {
-        None
-    };
-    let (total, total_is_estimate) = count(db, "products", filter).await?;
-    Ok(Page { items, next_cursor, total, total_is_estimate })
+    crate::page::fetch_page(db, "products", COLUMNS, filter, sort.as_ref(), q, ProductRow::into_product, |x| {
+        (sort_value(x, q), x.id)
+    })
+    .await
 }
 
 /// The value of the sort column of a product, as the cursor carries it (matching the coalescing of `sort_spec`).

@@ -4,14 +4,14 @@
 //! changed by its assignee, its creator, admins and anyone who may change its contact or company.
 
 use crate::activities::{check_parents, push_changeable_via_parent};
-use crate::contacts::{count, push_value};
+use crate::contacts::push_value;
 use crate::db::Tx;
 use crate::scope::push_visible_via_parent;
-use crate::sql::{Arg, Page, Sql, push_conditions, push_keyset_and_order, sort_spec};
+use crate::sql::{Arg, Page, Sql, push_conditions, sort_spec};
 use crate::{Db, Dialect, Result, StoreError};
 use chrono::{DateTime, Utc};
 use guanxi_core::access::{Actor, Role};
-use guanxi_core::filter::{Cursor, FieldKind, ListQuery};
+use guanxi_core::filter::{FieldKind, ListQuery};
 use guanxi_core::task::{Task, TaskDraft};
 use guanxi_core::{FieldError, ValidationErrors};
 use serde_json::Value;
@@ -292,21 +292,10 @@ pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> Result<Page<Task>> {
     {
         s.expr = format!("COALESCE({}, {})", s.expr, no_time_literal(db.dialect()));
     }
-    let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM tasks c WHERE 1 = 1"));
-    sql.push(&filter.text);
-    sql.args = filter.args.clone();
-    push_keyset_and_order(&mut sql, "c", sort.as_ref(), q.cursor.as_ref())?;
-    sql.push(&format!(" LIMIT {}", q.limit + 1));
-    let rows: Vec<TaskRow> = db.fetch_all(sql).await?;
-    let mut items: Vec<Task> = rows.into_iter().map(TaskRow::into_task).collect();
-    let next_cursor = if items.len() > q.limit as usize {
-        items.truncate(q.limit as usize);
-        items.last().map(|last| Cursor { sort_value: sort_value(last, q), id: last.id }.encode())
-    } else {
-        None
-    };
-    let (total, total_is_estimate) = count(db, "tasks", filter).await?;
-    Ok(Page { items, next_cursor, total, total_is_estimate })
+    crate::page::fetch_page(db, "tasks", COLUMNS, filter, sort.as_ref(), q, TaskRow::into_task, |x| {
+        (sort_value(x, q), x.id)
+    })
+    .await
 }
 
 fn sort_value(t: &Task, q: &ListQuery) -> Value {
