@@ -33,14 +33,23 @@ impl DefRow {
     }
 }
 
+/// The definitions for one object type (or all). Every list and every write reads them, so they are kept in
+/// memory until this process changes a definition or [`crate::db::COUNT_TTL`] passes (another instance's new field
+/// is known here within that time).
 pub async fn list(db: &Db, object: Option<ObjectType>) -> Result<Vec<CustomFieldDef>> {
+    let key = object.map(|o| o.as_str()).unwrap_or("*");
+    if let Some(hit) = db.custom_fields.get(key) {
+        return Ok(hit);
+    }
     let mut sql = db.sql("SELECT id, object, key, label, kind, options, required, position FROM custom_fields");
     if let Some(o) = object {
         sql.push(" WHERE object = ").bind(Arg::Text(o.as_str().into()));
     }
     sql.push(" ORDER BY object, position, key");
     let rows: Vec<DefRow> = db.fetch_all(sql).await?;
-    Ok(rows.into_iter().filter_map(DefRow::into_def).collect())
+    let defs: Vec<CustomFieldDef> = rows.into_iter().filter_map(DefRow::into_def).collect();
+    db.custom_fields.put(key, defs.clone());
+    Ok(defs)
 }
 
 /// Adds a definition (admins only; checked by the caller). A key already used for the object is a duplicate.
@@ -67,6 +76,7 @@ pub async fn create(db: &Db, input: &CustomFieldInput) -> Result<CustomFieldDef>
     sql.push(", ").bind(Arg::Ts(guanxi_core::ids::now())).push(")");
     tx.execute_unique(sql, "key").await?;
     tx.commit().await?;
+    db.custom_fields.clear();
     Ok(CustomFieldDef {
         id,
         object: input.object,
@@ -83,7 +93,9 @@ pub async fn create(db: &Db, input: &CustomFieldInput) -> Result<CustomFieldDef>
 pub async fn delete(db: &Db, id: Uuid) -> Result<()> {
     let mut sql = db.sql("DELETE FROM custom_fields WHERE id = ");
     sql.bind(Arg::Uuid(id));
-    if db.execute(sql).await? == 0 {
+    let deleted = db.execute(sql).await?;
+    db.custom_fields.clear();
+    if deleted == 0 {
         return Err(StoreError::NotFound);
     }
     Ok(())

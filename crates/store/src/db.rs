@@ -86,6 +86,32 @@ pub struct Db {
     /// Bumped by every write this process commits; cached counts taken at an older generation are stale.
     pub(crate) write_generation: Arc<AtomicU64>,
     pub(crate) counts: Arc<CountCache>,
+    pub(crate) custom_fields: Arc<DefinitionCache>,
+}
+
+/// Custom field definitions by object type, see `custom_fields::list`.
+#[derive(Default, Debug)]
+pub(crate) struct DefinitionCache {
+    entries: Mutex<HashMap<&'static str, (Vec<guanxi_core::custom_field::CustomFieldDef>, Instant)>>,
+}
+
+impl DefinitionCache {
+    pub(crate) fn get(&self, key: &str) -> Option<Vec<guanxi_core::custom_field::CustomFieldDef>> {
+        let map = self.entries.lock().ok()?;
+        map.get(key).filter(|e| e.1.elapsed() < COUNT_TTL).map(|e| e.0.clone())
+    }
+
+    pub(crate) fn put(&self, key: &'static str, defs: Vec<guanxi_core::custom_field::CustomFieldDef>) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.insert(key, (defs, Instant::now()));
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.clear();
+        }
+    }
 }
 
 /// Recently computed list totals, keyed by the exact count query (filters, search and the caller's visibility).
@@ -116,7 +142,12 @@ impl CountCache {
 
 impl Db {
     fn with_backend(backend: Backend) -> Db {
-        Db { backend, write_generation: Arc::new(AtomicU64::new(0)), counts: Arc::new(CountCache::default()) }
+        Db {
+            backend,
+            write_generation: Arc::new(AtomicU64::new(0)),
+            counts: Arc::new(CountCache::default()),
+            custom_fields: Arc::new(DefinitionCache::default()),
+        }
     }
 
     pub(crate) fn generation(&self) -> u64 {
