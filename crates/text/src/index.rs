@@ -51,6 +51,9 @@ pub fn index_tokens(doc: &SearchDoc<'_>) -> Vec<String> {
         sink.text(&mut scanner, name, true);
     }
     for email in doc.emails {
+        if let Some(t) = crate::email_token(email) {
+            sink.push(&t);
+        }
         match email.rsplit_once('@') {
             Some((local, domain)) => {
                 sink.text(&mut scanner, local, true);
@@ -175,7 +178,10 @@ mod tests {
     #[test]
     fn emails() {
         let t = tokens(SearchDoc { emails: &["zhang.wei+crm@mail.example.com"], ..Default::default() });
-        assert_eq!(t, ["zhang", "wei", "crm", "zhangweicrm", "mail", "example", "com"]);
+        assert_eq!(
+            t,
+            ["qxemzhangweicrmmailexamplecom", "zhang", "wei", "crm", "zhangweicrm", "mail", "example", "com"]
+        );
     }
 
     #[test]

@@ -54,6 +54,28 @@ pub use rank::{
 /// letters that begin no English or pinyin word: with a plain `tel`, a query word `te` (Ted, Tesla) would
 /// prefix-match every contact that has a phone and flood the bounded candidate set.
 pub const PHONE_MARKER: &str = "qxtel";
+/// Marks the one token that stands for a whole email address (its letters and digits, cut at
+/// [`MAX_TOKEN_BYTES`]): a search for a full address is then one exact lookup instead of an AND of common words
+/// such as `qq` and `com`.
+pub const EMAIL_MARKER: &str = "qxem";
+
+/// The whole-address token of an email (see [`EMAIL_MARKER`]), or None when it has no `@`.
+pub fn email_token(email: &str) -> Option<String> {
+    let (local, domain) = email.trim().rsplit_once('@')?;
+    if local.is_empty() || domain.is_empty() {
+        return None;
+    }
+    let mut t = String::from(EMAIL_MARKER);
+    for c in email.trim().chars().flat_map(char::to_lowercase) {
+        if t.len() >= MAX_TOKEN_BYTES {
+            break;
+        }
+        if c.is_ascii_alphanumeric() {
+            t.push(c);
+        }
+    }
+    Some(t)
+}
 /// Longest token in bytes; longer Latin words are cut to this length.
 pub const MAX_TOKEN_BYTES: usize = 32;
 /// Most tokens one record gets; later fields are cut first (see [`SearchDoc`]).

@@ -68,6 +68,15 @@ pub fn parse_query(q: &str) -> SearchQuery {
         groups.push(group);
         return SearchQuery { groups };
     }
+    // A whole address (one `@`, a dot in the domain, no spaces) is looked up by its own token.
+    let t = q.trim();
+    if t.matches('@').count() == 1
+        && !t.chars().any(char::is_whitespace)
+        && t.rsplit_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.ends_with('.'))
+        && let Some(token) = crate::email_token(t)
+    {
+        return SearchQuery { groups: vec![vec![QueryToken::exact(token)]] };
+    }
     let mut add = |group: Vec<QueryToken>| {
         if groups.len() < MAX_GROUPS && !group.is_empty() && !groups.contains(&group) {
             groups.push(group);
@@ -168,7 +177,9 @@ mod tests {
         assert_eq!(show("张伟"), [["张伟"]]);
         assert_eq!(show("张"), [["张"]]);
         assert_eq!(show("欧阳娜娜"), [["欧阳"], ["阳娜"], ["娜娜"]]);
-        assert_eq!(show("zhang.wei@example.com"), [["zhang*"], ["wei*"], ["example*"], ["com*"]]);
+        // A whole address is one exact token; a part of one is searched word by word.
+        assert_eq!(show("zhang.wei@example.com"), [["qxemzhangweiexamplecom"]]);
+        assert_eq!(show("zhang.wei@"), [["zhang*"], ["wei*"]]);
         assert_eq!(show("张伟 2024"), vec![vec!["张伟"], vec!["2024*", "qxtel2024"]]);
         assert_eq!(show("ada ada ADA"), [["ada*"]]);
         assert_eq!(show("Müller"), [["muller*"]]);
