@@ -241,24 +241,11 @@ async fn reindex_contacts_of(tx: &mut Tx, company_id: Uuid) -> Result<()> {
 }
 
 pub async fn delete(db: &Db, actor: &Actor, id: Uuid, expected_version: Option<i64>) -> Result<()> {
-    let mut tx = db.begin().await?;
-    let mut sql = tx.sql("DELETE FROM companies WHERE id = ");
-    sql.bind(Arg::Uuid(id));
-    if let Some(v) = expected_version {
-        sql.push(" AND version = ").bind(Arg::I64(v));
+    if crate::search_index::delete_tagged_record(db, actor, SearchTable::Companies, id, expected_version).await? {
+        Ok(())
+    } else {
+        Err(why_not_changed(db, actor, id).await)
     }
-    push_changeable(&mut sql, "companies", actor);
-    sql.push(" RETURNING seq");
-    let seq: Option<i64> = tx.fetch_scalar(sql).await?;
-    let Some(seq) = seq else {
-        drop(tx);
-        return Err(why_not_changed(db, actor, id).await);
-    };
-    let mut del = tx.sql("DELETE FROM record_tags WHERE object = 'company' AND record_id = ");
-    del.bind(Arg::Uuid(id));
-    tx.execute(del).await?;
-    tx.delete_search_tokens(SearchTable::Companies, seq).await?;
-    tx.commit().await
 }
 
 pub async fn list(db: &Db, actor: &Actor, q: &ListQuery) -> Result<Page<Company>> {

@@ -536,24 +536,11 @@ async fn why_not_changed(db: &Db, actor: &Actor, id: Uuid) -> StoreError {
 }
 
 pub async fn delete(db: &Db, actor: &Actor, id: Uuid, expected_version: Option<i64>) -> Result<()> {
-    let mut tx = db.begin().await?;
-    let mut sql = tx.sql("DELETE FROM contacts WHERE id = ");
-    sql.bind(Arg::Uuid(id));
-    if let Some(v) = expected_version {
-        sql.push(" AND version = ").bind(Arg::I64(v));
+    if crate::search_index::delete_tagged_record(db, actor, SearchTable::Contacts, id, expected_version).await? {
+        Ok(())
+    } else {
+        Err(why_not_changed(db, actor, id).await)
     }
-    push_changeable(&mut sql, "contacts", actor);
-    sql.push(" RETURNING seq");
-    let seq: Option<i64> = tx.fetch_scalar(sql).await?;
-    let Some(seq) = seq else {
-        drop(tx);
-        return Err(why_not_changed(db, actor, id).await);
-    };
-    let mut del = tx.sql("DELETE FROM record_tags WHERE object = 'contact' AND record_id = ");
-    del.bind(Arg::Uuid(id));
-    tx.execute(del).await?;
-    tx.delete_search_tokens(SearchTable::Contacts, seq).await?;
-    tx.commit().await
 }
 
 /// A filtered, sorted page of contacts the caller can see.

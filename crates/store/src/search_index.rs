@@ -58,3 +58,33 @@ pub fn push_candidate_order(sql: &mut Sql, fts: &str, limit: usize) {
         Dialect::Postgres => sql.push(&format!(" ORDER BY f.seq LIMIT {limit}")),
     };
 }
+
+/// Deletes a contact or company that the caller may change (at `expected_version` when given) together with its
+/// tags and search tokens, in one transaction. `Ok(false)` when nothing matched; the caller says why.
+pub(crate) async fn delete_tagged_record(
+    db: &crate::Db,
+    actor: &guanxi_core::access::Actor,
+    table: crate::db::SearchTable,
+    id: uuid::Uuid,
+    expected_version: Option<i64>,
+) -> crate::Result<bool> {
+    let (name, object) = match table {
+        crate::db::SearchTable::Contacts => ("contacts", "contact"),
+        crate::db::SearchTable::Companies => ("companies", "company"),
+    };
+    let mut tx = db.begin().await?;
+    let mut sql = tx.sql(&format!("DELETE FROM {name} WHERE id = "));
+    sql.bind(Arg::Uuid(id));
+    if let Some(v) = expected_version {
+        sql.push(" AND version = ").bind(Arg::I64(v));
+    }
+    crate::scope::push_changeable(&mut sql, name, actor);
+    sql.push(" RETURNING seq");
+    let Some(seq) = tx.fetch_scalar::<i64>(sql).await? else { return Ok(false) };
+    let mut del = tx.sql(&format!("DELETE FROM record_tags WHERE object = '{object}' AND record_id = "));
+    del.bind(Arg::Uuid(id));
+    tx.execute(del).await?;
+    tx.delete_search_tokens(table, seq).await?;
+    tx.commit().await?;
+    Ok(true)
+}
