@@ -94,12 +94,7 @@ fn column_values(d: &CompanyDraft, owner: Uuid, team: Option<Uuid>) -> [(&'stati
 }
 
 fn search_tokens(d: &CompanyDraft) -> Vec<String> {
-    let names = [d.name.as_str()];
-    let mut other: Vec<&str> = Vec::new();
-    other.extend(d.domain.as_deref());
-    other.extend(d.industry.as_deref());
-    other.extend(d.address.city.as_deref());
-    guanxi_text::index_tokens(&guanxi_text::SearchDoc { names: &names, emails: &[], phones: &[], other: &other })
+    crate::search_index::company_tokens(&d.name, d.domain.as_deref(), d.industry.as_deref(), d.address.city.as_deref())
 }
 
 async fn write_side_tables(tx: &mut Tx, id: Uuid, seq: i64, d: &CompanyDraft, replace: bool) -> Result<()> {

@@ -94,17 +94,19 @@ impl ContactRow {
 
 /// The text a contact is found by.
 pub(crate) fn search_tokens(d: &ContactDraft, company_name: Option<&str>) -> Vec<String> {
-    let mut names: Vec<&str> = vec![d.display_name.as_str()];
-    names.extend(d.family_name.as_deref());
-    names.extend(d.given_name.as_deref());
-    names.extend(company_name);
-    let mut other: Vec<&str> = Vec::new();
-    other.extend(d.job_title.as_deref());
-    other.extend(d.address.city.as_deref());
     let emails: Vec<&str> = d.emails.iter().map(|e| e.address.as_str()).collect();
     let phones: Vec<&str> = d.phones.iter().map(|p| p.number.as_str()).collect();
-    let doc = guanxi_text::SearchDoc { names: &names, emails: &emails, phones: &phones, other: &other };
-    guanxi_text::index_tokens(&doc)
+    crate::search_index::ContactText {
+        display_name: &d.display_name,
+        family_name: d.family_name.as_deref(),
+        given_name: d.given_name.as_deref(),
+        emails: &emails,
+        phones: &phones,
+        company_name,
+        job_title: d.job_title.as_deref(),
+        city: d.address.city.as_deref(),
+    }
+    .tokens()
 }
 
 /// Resolves the owner (the caller when not given) and the owner's team; an unknown owner is a field error.

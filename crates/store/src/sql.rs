@@ -31,11 +31,15 @@ pub struct Sql {
     pub text: String,
     pub args: Vec<Arg>,
     pub dialect: Dialect,
+    /// Plan with the actual values on every run instead of caching a prepared statement. PostgreSQL switches a
+    /// cached statement to a generic plan after five runs; for search conditions a generic plan cannot tell a rare
+    /// token from a frequent one and may walk a whole table.
+    pub plan_each_run: bool,
 }
 
 impl Sql {
     pub fn new(dialect: Dialect, text: &str) -> Sql {
-        Sql { text: text.to_string(), args: Vec::new(), dialect }
+        Sql { text: text.to_string(), args: Vec::new(), dialect, plan_each_run: false }
     }
 
     pub fn push(&mut self, s: &str) -> &mut Self {
@@ -59,12 +63,13 @@ impl Sql {
     }
 }
 
-/// Binds every [`Arg`] of a [`Sql`] to an sqlx query (works for both drivers since the macro expands per backend).
+/// Makes the sqlx query for a [`Sql`] with `$make` (e.g. `sqlx::query`) and binds every [`Arg`] (works for both drivers since the macro expands per backend).
 #[macro_export]
 macro_rules! bind_args {
-    ($q:expr, $args:expr) => {{
-        let mut q = $q;
-        for a in $args {
+    ($make:expr, $sql:expr) => {{
+        let sql: $crate::sql::Sql = $sql;
+        let mut q = $make(sqlx::AssertSqlSafe(sql.text)).persistent(!sql.plan_each_run);
+        for a in sql.args {
             q = match a {
                 $crate::sql::Arg::Text(v) => q.bind(v),
                 $crate::sql::Arg::I64(v) => q.bind(v),

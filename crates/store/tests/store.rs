@@ -72,3 +72,40 @@ backend_test!(contact_round_trip_and_search, |db: Db| async move {
     contacts::delete(&db, &actor, c.id, Some(2)).await.unwrap();
     assert!(contacts::search(&db, &actor, "张伟", 10).await.unwrap().is_empty());
 });
+
+backend_test!(search_index_of_an_older_version_is_rebuilt_at_start, |db: Db| async move {
+    let actor = admin(&db).await;
+    let company = guanxi_core::company::CompanyInput {
+        name: Some("北京字节跳动科技有限公司".into()),
+        ..Default::default()
+    };
+    let company = guanxi_store::companies::create(&db, &actor, &company.validate(&[]).unwrap()).await.unwrap();
+    let input = ContactInput {
+        family_name: Some("欧阳".into()),
+        given_name: Some("娜娜".into()),
+        phones: vec![PhoneEntry { number: "13800138000".into(), primary: true }],
+        company_id: Some(company.id),
+        ..Default::default()
+    };
+    contacts::create(&db, &actor, &input.validate(&rules()).unwrap()).await.unwrap();
+    // Pretend the tokens were written by an older version: the index is empty and marked stale.
+    let clear: &[&str] = match db.dialect() {
+        guanxi_store::Dialect::Sqlite => &[
+            "INSERT INTO contact_fts(contact_fts) VALUES ('delete-all')",
+            "INSERT INTO company_fts(company_fts) VALUES ('delete-all')",
+        ],
+        guanxi_store::Dialect::Postgres => &["TRUNCATE contact_fts", "TRUNCATE company_fts"],
+    };
+    for sql in clear.iter().chain(&["UPDATE search_index_state SET version = 1"]) {
+        db.execute(db.sql(sql)).await.unwrap();
+    }
+    assert!(contacts::search(&db, &actor, "娜娜", 10).await.unwrap().is_empty());
+    db.migrate().await.unwrap();
+    for q in ["欧阳娜娜", "8000", "138 0013 8000", "字节跳动"] {
+        assert_eq!(contacts::search(&db, &actor, q, 10).await.unwrap().len(), 1, "query {q:?}");
+    }
+    assert_eq!(guanxi_store::companies::search(&db, &actor, "字节", 10).await.unwrap().len(), 1);
+    // Up to date now: a second start does not rebuild (the tokens written since stay).
+    db.migrate().await.unwrap();
+    assert_eq!(contacts::search(&db, &actor, "娜娜", 10).await.unwrap().len(), 1);
+});

@@ -9,7 +9,7 @@ use crate::SearchQuery;
 /// ```
 /// use guanxi_text::{fts5_match_expr, parse_query};
 /// assert_eq!(fts5_match_expr(&parse_query("张伟 ada")).unwrap(), r#""张伟" AND "ada"*"#);
-/// assert_eq!(fts5_match_expr(&parse_query("8000")).unwrap(), r#"("qxtel8000" OR "8000"*)"#);
+/// assert_eq!(fts5_match_expr(&parse_query("8000")).unwrap(), r#"("qxrev0008"* OR "qxtel8000" OR "8000"*)"#);
 /// assert_eq!(fts5_match_expr(&parse_query("")), None);
 /// ```
 pub fn fts5_match_expr(q: &SearchQuery) -> Option<String> {
@@ -35,7 +35,7 @@ pub fn fts5_match_expr(q: &SearchQuery) -> Option<String> {
 /// ```
 /// use guanxi_text::{pg_tsquery, parse_query};
 /// assert_eq!(pg_tsquery(&parse_query("张伟 ada")).unwrap(), "'张伟' & 'ada':*");
-/// assert_eq!(pg_tsquery(&parse_query("8000")).unwrap(), "('qxtel8000' | '8000':*)");
+/// assert_eq!(pg_tsquery(&parse_query("8000")).unwrap(), "('qxrev0008':* | 'qxtel8000' | '8000':*)");
 /// ```
 pub fn pg_tsquery(q: &SearchQuery) -> Option<String> {
     render(q, " & ", " | ", |out, token, prefix| {

@@ -3,7 +3,7 @@
 use guanxi_core::contact_point::split_country_code;
 
 use crate::fold::{Scanner, Segment};
-use crate::{MAX_DOC_TOKENS, MAX_TOKEN_BYTES, PHONE_MARKER};
+use crate::{MAX_DOC_TOKENS, MAX_TOKEN_BYTES, PHONE_MARKER, PHONE_TAIL_MARKER};
 
 /// Longest digit string read from a phone number (E.164 has at most 15).
 pub(crate) const MAX_PHONE_DIGITS: usize = 20;
@@ -19,17 +19,18 @@ const MAX_JOINED_WORDS: usize = 4;
 /// use guanxi_text::{SearchDoc, index_tokens};
 /// let doc = SearchDoc { names: &["张伟", "Zhang Wei"], phones: &["+8613800138000"], ..SearchDoc::default() };
 /// let tokens = index_tokens(&doc);
-/// assert!(tokens.iter().any(|t| t == "张伟") && tokens.iter().any(|t| t == "qxtel8000"));
+/// assert!(tokens.iter().any(|t| t == "张伟") && tokens.iter().any(|t| t == "qxrev00083100831"));
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SearchDoc<'a> {
-    /// Display name, family name, given name, nickname, company name, job title…
+    /// The record's own names: display name, family name, given name, a company's name.
     pub names: &'a [&'a str],
     /// Email addresses (normalised).
     pub emails: &'a [&'a str],
     /// Phone numbers in E.164 (`+8613800138000`, optionally `;ext=…`); other spellings are read as bare digits.
     pub phones: &'a [&'a str],
-    /// Anything else worth finding: city, tags, notes' titles…
+    /// Anything else worth finding: a contact's company name, job title, city… Chinese text here is indexed by
+    /// character pairs only (a single character is searched for in names, not in 有限公司).
     pub other: &'a [&'a str],
 }
 
@@ -39,16 +40,17 @@ pub struct SearchDoc<'a> {
 ///
 /// - Latin words: NFKC, lowercased, diacritics folded, split on everything that is not a letter or digit. A name of
 ///   2–4 words also gets the words joined (`Zhang Wei` → `zhangwei`), as does an email's local part.
-/// - CJK runs: every character and every pair of adjacent characters (北京字节 → 北 北京 京 京字 字 字节 节).
+/// - CJK runs: every character and every pair of adjacent characters (北京字节 → 北 北京 京 京字 字 字节 节); in
+///   `other` only the pairs (and a run of one character), which halves the tokens of a company name.
 /// - Emails: the words of the local part and of the domain (split on `. _ - + @`).
-/// - Phones: [`PHONE_MARKER`] + every suffix of the national significant number of 4 digits or more
-///   (`qxtel13800138000`, `qxtel3800138000` … `qxtel8000`), `qxtel` + country code + national number
-///   (`qxtel8613800138000`), and the national number as a plain word (`13800138000`, for prefix search).
+/// - Phones: [`PHONE_TAIL_MARKER`] + the national significant number reversed (`qxrev00083100831`), so any tail of
+///   it is a prefix of that one token; [`PHONE_MARKER`] + country code + national number (`qxtel8613800138000`);
+///   and the national number as a plain word (`13800138000`, for prefix search).
 pub fn index_tokens(doc: &SearchDoc<'_>) -> Vec<String> {
     let mut sink = Sink::default();
     let mut scanner = Scanner::default();
     for name in doc.names {
-        sink.text(&mut scanner, name, true);
+        sink.text(&mut scanner, name, true, true);
     }
     for email in doc.emails {
         if let Some(t) = crate::email_token(email) {
@@ -56,17 +58,17 @@ pub fn index_tokens(doc: &SearchDoc<'_>) -> Vec<String> {
         }
         match email.rsplit_once('@') {
             Some((local, domain)) => {
-                sink.text(&mut scanner, local, true);
-                sink.text(&mut scanner, domain, false);
+                sink.text(&mut scanner, local, true, true);
+                sink.text(&mut scanner, domain, false, true);
             }
-            None => sink.text(&mut scanner, email, false),
+            None => sink.text(&mut scanner, email, false, true),
         }
     }
     for phone in doc.phones {
         sink.phone(phone);
     }
     for other in doc.other {
-        sink.text(&mut scanner, other, false);
+        sink.text(&mut scanner, other, false, false);
     }
     sink.tokens
 }
@@ -97,7 +99,8 @@ impl Sink {
         self.buf = buf;
     }
 
-    fn text(&mut self, scanner: &mut Scanner, text: &str, join_words: bool) {
+    /// `single_chars`: index every character of a CJK run, not only the pairs.
+    fn text(&mut self, scanner: &mut Scanner, text: &str, join_words: bool, single_chars: bool) {
         let mut joined = String::new();
         let mut words = 0usize;
         scanner.scan(text, &mut |seg| match seg {
@@ -116,7 +119,9 @@ impl Sink {
                 for (i, &c) in run.iter().enumerate() {
                     self.buf.clear();
                     self.buf.push(c);
-                    self.push_buf();
+                    if single_chars || run.len() == 1 {
+                        self.push_buf();
+                    }
                     if let Some(&next) = run.get(i + 1) {
                         self.buf.push(next);
                         self.push_buf();
@@ -147,13 +152,10 @@ impl Sink {
             }
             _ => &digits,
         };
-        let shortest = national.len().min(MIN_PHONE_SUFFIX);
-        for start in 0..=national.len() - shortest {
-            self.buf.clear();
-            self.buf.push_str(PHONE_MARKER);
-            self.buf.push_str(&national[start..]);
-            self.push_buf();
-        }
+        self.buf.clear();
+        self.buf.push_str(PHONE_TAIL_MARKER);
+        self.buf.extend(national.chars().rev());
+        self.push_buf();
         self.push(national);
     }
 }
@@ -173,6 +175,9 @@ mod tests {
         let t = tokens(SearchDoc { names: &["北京字节跳动科技有限公司"], ..Default::default() });
         assert!(t.iter().any(|t| t == "字节") && t.iter().any(|t| t == "跳动") && t.iter().any(|t| t == "公司"));
         assert_eq!(t.len(), 12 + 11);
+        // As a contact's company or city: pairs only, except a run of one character.
+        let t = tokens(SearchDoc { other: &["字节跳动", "京 Beijing"], ..Default::default() });
+        assert_eq!(t, ["字节", "节跳", "跳动", "京", "beijing"]);
     }
 
     #[test]
@@ -187,15 +192,12 @@ mod tests {
     #[test]
     fn phones() {
         let t = tokens(SearchDoc { phones: &["+8613800138000;ext=12"], ..Default::default() });
-        assert_eq!(t[0], "qxtel8613800138000");
-        assert_eq!(t[1], "qxtel13800138000");
-        assert!(t.contains(&"qxtel8000".to_string()) && t.contains(&"13800138000".to_string()));
-        assert!(!t.contains(&"qxtel000".to_string()) && !t.iter().any(|t| t.contains("12") && t.len() < 6));
-        assert_eq!(t.len(), 1 + 8 + 1);
+        // The extension is not part of the number.
+        assert_eq!(t, ["qxtel8613800138000", "qxrev00083100831", "13800138000"]);
         // Not E.164: all digits are the number.
         let t = tokens(SearchDoc { phones: &["010-6552"], ..Default::default() });
-        assert_eq!(t, ["qxtel0106552", "qxtel106552", "qxtel06552", "qxtel6552", "0106552"]);
-        assert_eq!(tokens(SearchDoc { phones: &["+86 123"], ..Default::default() }), ["qxtel86123", "qxtel123", "123"]);
+        assert_eq!(t, ["qxrev2556010", "0106552"]);
+        assert_eq!(tokens(SearchDoc { phones: &["+86 123"], ..Default::default() }), ["qxtel86123", "qxrev321", "123"]);
         assert!(tokens(SearchDoc { phones: &["", "+", "abc"], ..Default::default() }).is_empty());
     }
 

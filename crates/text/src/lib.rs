@@ -23,8 +23,8 @@
 //!   and word segmentation would *lose* matches (a name or company fragment it segments differently from the
 //!   query would not be found), while pairs find every substring. The price is some false positives for runs
 //!   of 3+ characters whose pairs occur apart (the ranking pushes those down).
-//! - Phones: [`PHONE_MARKER`] + every suffix of 4+ digits of the national number, so the tail typed from memory
-//!   finds the contact, kept apart from ordinary numbers in text by the marker.
+//! - Phones: [`PHONE_TAIL_MARKER`] + the national number reversed, so the tail typed from memory (4+ digits) is a
+//!   prefix search on one token, kept apart from ordinary numbers in text by the marker.
 //! - Emails: the words of the local part and of the domain.
 //!
 //! # Limits
@@ -54,6 +54,9 @@ pub use rank::{
 /// letters that begin no English or pinyin word: with a plain `tel`, a query word `te` (Ted, Tesla) would
 /// prefix-match every contact that has a phone and flood the bounded candidate set.
 pub const PHONE_MARKER: &str = "qxtel";
+/// Prefix of the token holding a phone's national number reversed: a search for the last digits of a number is
+/// a prefix search on it (one token per phone instead of one per tail).
+pub const PHONE_TAIL_MARKER: &str = "qxrev";
 /// Marks the one token that stands for a whole email address (its letters and digits, cut at
 /// [`MAX_TOKEN_BYTES`]): a search for a full address is then one exact lookup instead of an AND of common words
 /// such as `qq` and `com`.

@@ -5,7 +5,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::fold::{Scanner, Segment, truncate};
 use crate::index::{MAX_PHONE_DIGITS, MIN_PHONE_SUFFIX};
-use crate::{MAX_GROUP_TOKENS, MAX_GROUPS, MAX_QUERY_BYTES, PHONE_MARKER};
+use crate::{MAX_GROUP_TOKENS, MAX_GROUPS, MAX_QUERY_BYTES, PHONE_MARKER, PHONE_TAIL_MARKER};
 
 /// A parsed search: a record matches when **every** group has **at least one** token that matches one of the
 /// record's index tokens. Empty means "nothing to search for" (the caller returns no results).
@@ -46,8 +46,9 @@ impl QueryToken {
 ///   (欧阳娜娜 → 欧阳 AND 阳娜 AND 娜娜), which finds any name containing the run.
 /// - A query that looks like a phone number (only digits, spaces and `+ - ( ) .`, at least 4 digits): one group.
 ///   With a country code (`+86 138…`, `0086 138…`): the marker + country code + national number (trunk `0`
-///   removed) as a prefix, so `+1 138…` does not find `+86 138…`. Without one: the phone-suffix tokens of the digits
-///   as typed and without a trunk `0`, OR-ed with the same digits as plain word prefixes. `+86 138 0013 8000`,
+///   removed) as a prefix, so `+1 138…` does not find `+86 138…`. Without one: the digits as typed and without a
+///   trunk `0`, reversed, as prefixes of the reversed-number token (a number ending with them), OR-ed with the same
+///   digits as plain word prefixes. `+86 138 0013 8000`,
 ///   `13800138000` and `8000` all find `+8613800138000`.
 /// - An email address falls out of the word rule: `zhang.wei@example.com` → zhang\* wei\* example\* com\*.
 ///
@@ -86,7 +87,7 @@ pub fn parse_query(q: &str) -> SearchQuery {
         Segment::Word(w) => {
             let mut group = vec![QueryToken::prefix(w)];
             if w.len() >= MIN_PHONE_SUFFIX && w.len() <= MAX_PHONE_DIGITS && w.bytes().all(|b| b.is_ascii_digit()) {
-                group.push(QueryToken::exact(format!("{PHONE_MARKER}{w}")));
+                group.push(phone_tail(w));
             }
             add(group);
         }
@@ -146,15 +147,22 @@ pub(crate) fn phone_query(digits: &str, plus: bool) -> PhoneQuery<'_> {
     PhoneQuery::National(out)
 }
 
+/// Matches the phone numbers whose national number ends with `digits`: a prefix of the reversed-number token.
+fn phone_tail(digits: &str) -> QueryToken {
+    QueryToken::prefix(format!("{PHONE_TAIL_MARKER}{}", digits.chars().rev().collect::<String>()))
+}
+
 fn phone_group(q: &str) -> Option<Vec<QueryToken>> {
     let (digits, plus) = phone_digits(q)?;
     Some(match phone_query(&digits, plus) {
         // A prefix, so a number still being typed (`+86 138 0013`) already finds it.
         PhoneQuery::International(number) => vec![QueryToken::prefix(format!("{PHONE_MARKER}{number}"))],
         PhoneQuery::National(candidates) => {
-            let tails = candidates.iter().map(|c| QueryToken::exact(format!("{PHONE_MARKER}{c}")));
+            let tails = candidates.iter().map(|c| phone_tail(c));
+            // Digits typed with the country code but no `+` (`8613800138000`) equal the international token.
+            let whole = candidates.iter().map(|c| QueryToken::exact(format!("{PHONE_MARKER}{c}")));
             let words = candidates.iter().map(|c| QueryToken::prefix(*c));
-            tails.chain(words).take(MAX_GROUP_TOKENS).collect()
+            tails.chain(whole).chain(words).take(MAX_GROUP_TOKENS).collect()
         }
     })
 }
@@ -180,7 +188,7 @@ mod tests {
         // A whole address is one exact token; a part of one is searched word by word.
         assert_eq!(show("zhang.wei@example.com"), [["qxemzhangweiexamplecom"]]);
         assert_eq!(show("zhang.wei@"), [["zhang*"], ["wei*"]]);
-        assert_eq!(show("张伟 2024"), vec![vec!["张伟"], vec!["2024*", "qxtel2024"]]);
+        assert_eq!(show("张伟 2024"), vec![vec!["张伟"], vec!["2024*", "qxrev4202*"]]);
         assert_eq!(show("ada ada ADA"), [["ada*"]]);
         assert_eq!(show("Müller"), [["muller*"]]);
     }
@@ -190,13 +198,26 @@ mod tests {
         assert_eq!(show("+86 138 0013 8000"), [["qxtel8613800138000*"]]);
         assert_eq!(show("0086-138-0013-8000"), [["qxtel8613800138000*"]]);
         assert_eq!(show("+86 (0)10 6552"), [["qxtel86106552*"]]);
-        assert_eq!(show("8613800138000"), [["qxtel8613800138000", "8613800138000*"]]);
-        assert_eq!(show("8000"), [["qxtel8000", "8000*"]]);
-        assert_eq!(show("(010) 6552 9988"), [["qxtel01065529988", "qxtel1065529988", "01065529988*", "1065529988*"]]);
+        assert_eq!(show("8613800138000"), [["qxrev0008310083168*", "qxtel8613800138000", "8613800138000*"]]);
+        assert_eq!(show("8000"), [["qxrev0008*", "qxtel8000", "8000*"]]);
+        assert_eq!(
+            show("(010) 6552 9988"),
+            [[
+                "qxrev88992556010*",
+                "qxrev8899255601*",
+                "qxtel01065529988",
+                "qxtel1065529988",
+                "01065529988*",
+                "1065529988*"
+            ]]
+        );
         assert_eq!(show("+44 (0)20 7946 0958"), [["qxtel442079460958*"]]);
         // `+` and a digit string that starts with no country code: read as national digits.
-        assert_eq!(show("+0123 4567"), [["qxtel01234567", "qxtel1234567", "01234567*", "1234567*"]]);
-        assert_eq!(show("１３８００１３８０００"), [["qxtel13800138000", "13800138000*"]]);
+        assert_eq!(
+            show("+0123 4567"),
+            [["qxrev76543210*", "qxrev7654321*", "qxtel01234567", "qxtel1234567", "01234567*", "1234567*"]]
+        );
+        assert_eq!(show("１３８００１３８０００"), [["qxrev00083100831*", "qxtel13800138000", "13800138000*"]]);
         // Three digits are a plain word.
         assert_eq!(show("138"), [["138*"]]);
     }
