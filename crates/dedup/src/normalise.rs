@@ -52,7 +52,9 @@ fn fold(s: &str) -> String {
 /// assert_eq!(guanxi_dedup::name_key("阿卜杜·热合曼"), "阿卜杜热合曼");
 /// ```
 pub fn name_key(s: &str) -> String {
-    simplified(&fold(s)).chars().filter(|c| c.is_alphanumeric()).collect()
+    // Normalised again after dropping punctuation: combining marks that were apart may now be neighbours.
+    let kept: String = simplified(&fold(s)).chars().filter(|c| c.is_alphanumeric()).collect();
+    kept.nfkc().collect()
 }
 
 /// A name folded like [`name_key`] but in the script it was written in: tells `张伟`/`张伟` (the same spelling)
