@@ -1,6 +1,7 @@
 //! Project chores that are programs rather than shell one-liners: `cargo xtask <task>`.
 
 mod bench_api;
+mod bench_dedup;
 
 use clap::{Parser, Subcommand};
 
@@ -22,10 +23,13 @@ enum Task {
 enum Bench {
     /// The JSON API end to end: bulk load, reads, lists and searches against a release server.
     Api(bench_api::ApiArgs),
+    /// The duplicate scan: N synthetic contacts loaded through the API, then one timed contact scan.
+    Dedup(bench_dedup::DedupArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Bench(Bench::Api(args)) => bench_api::run(args),
+        Task::Bench(Bench::Dedup(args)) => bench_dedup::run(args),
     }
 }

@@ -151,6 +151,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Invalid(ValidationErrors::from(FieldError::new(field, "duplicate", "is already in use")))
             }
             StoreError::Invalid(v) => ApiError::Invalid(v),
+            StoreError::Conflict(why) => ApiError::Conflict(why),
             other => ApiError::Internal(format!("{other:#}: {:?}", std::error::Error::source(&other))),
         }
     }

@@ -31,7 +31,9 @@ fn problem_responses(codes: &[&str]) -> Map<String, Value> {
             "401" => "Not signed in, or the token is invalid",
             "403" => "Not allowed (read-only token, role, or a record you may read but not change)",
             "404" => "No such record, or not visible to the caller",
-            "409" => "A request with the same Idempotency-Key is still running",
+            "409" => {
+                "Conflict: a request with the same Idempotency-Key is still running, possible duplicates with ?duplicates=reject, or the record's state does not allow this (see detail)"
+            }
             "412" => "The record changed since it was read; the problem carries `current_version`",
             "413" => "Request body too large",
             "415" => "The body is not JSON",
@@ -92,7 +94,7 @@ fn add_resource<R: Resource>(paths: &mut Map<String, Value>, schemas: &mut Map<S
             "get": {"tags": [tag], "operationId": format!("list_{}", R::PATH), "summary": format!("List {} the caller can see", R::PATH),
                     "parameters": list_params(), "responses": with_problems(json_response("200", "A page", page), &["401", "422"])},
             "post": {"tags": [tag], "operationId": format!("create_{}", R::PATH), "summary": format!("Create one of {}", R::PATH),
-                     "parameters": [idem.clone()],
+                     "parameters": [idem.clone(), {"name": "duplicates", "in": "query", "description": "Contacts and companies are checked for look-alikes: `warn` (default) creates and lists their ids in the Possible-Duplicates response header; `reject` answers 409 instead of creating.", "schema": {"enum": ["warn", "reject"], "default": "warn"}}],
                      "requestBody": {"required": true, "content": {"application/json": {"schema": r(&input)}}},
                      "responses": with_problems(json_response("201", "Created; ETag carries the version", r(&rec)), &["400", "401", "403", "409", "413", "415", "422"])}
         }),
@@ -193,6 +195,7 @@ pub fn document() -> Value {
     paths.insert("/api/v1/custom-fields/{id}".into(), json!({"delete": {"tags": ["admin"], "parameters": [id_param()], "responses": with_problems({let mut m = Map::new(); m.insert("204".into(), json!({"description": "Deleted"})); m}, &["401", "403", "404"])}}));
     paths.insert("/healthz".into(), json!({"get": {"tags": ["operations"], "security": [], "responses": {"200": {"description": "The database answers"}, "503": {"description": "The database does not answer"}}}}));
     add_analytics(&mut paths, &mut schemas);
+    add_dedup(&mut paths, &mut schemas);
     paths.insert("/livez".into(), json!({"get": {"tags": ["operations"], "security": [], "responses": {"200": {"description": "The process is up"}}}}));
 
     json!({
@@ -305,6 +308,100 @@ fn add_analytics(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value
         json!({"post": {"tags": tag, "summary": "Run the analysis now (admins); answers when it has finished",
         "responses": with_problems(json_response("200", "The finished run", r("ModelRun")), &["401", "403", "409"])}}),
     );
+}
+
+/// The duplicate and merge routes (`crate::api::dedup`), written out by hand like the analytics ones.
+fn add_dedup(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>) {
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let ts = json!({"type": "string", "format": "date-time"});
+    let object_q =
+        json!({"name": "object", "in": "query", "required": true, "schema": {"enum": ["contacts", "companies"]}});
+    let lang_q = json!({"name": "lang", "in": "query", "description": "Language of reason texts (zh or en); else Accept-Language, else English.", "schema": {"enum": ["zh", "en"]}});
+    schemas.insert("DuplicateReason".into(), json!({"type": "object", "required": ["code", "text"],
+        "description": "Why two records look like one customer: a stable code, the values that matched, and a sentence",
+        "properties": {"code": {"enum": ["same_email", "same_phone", "same_name", "traditional_simplified_name", "pinyin_name",
+            "similar_name", "same_company", "same_birthday", "same_email_domain", "same_city", "same_domain",
+            "same_company_name", "similar_company_name"]}, "text": {"type": "string"}},
+        "additionalProperties": {"type": ["string", "integer"]}}));
+    schemas.insert("DuplicateScan".into(), json!({"type": "object", "required": ["id", "object", "status", "started_at", "records", "compared", "pairs", "oversized_blocks"],
+        "properties": {"id": uuid, "object": {"enum": ["contact", "company"]}, "status": {"enum": ["running", "succeeded", "failed"]},
+            "started_by": {"type": ["string", "null"], "format": "uuid"}, "started_at": ts, "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "records": {"type": "integer"}, "compared": {"type": "integer", "description": "Pairs compared after blocking"},
+            "pairs": {"type": "integer"}, "oversized_blocks": {"type": "integer", "description": "Blocking keys shared by too many records to be evidence (placeholder emails, switchboards)"},
+            "duration_ms": {"type": ["integer", "null"]}, "error": {"type": ["string", "null"]}}}));
+    schemas.insert("DuplicateCandidate".into(), json!({"type": "object", "required": ["id", "object", "score", "status", "reasons", "records"],
+        "properties": {"id": uuid, "object": {"enum": ["contact", "company"]}, "score": {"type": "integer", "minimum": 0, "maximum": 100},
+            "status": {"enum": ["open", "dismissed", "merged"]}, "reasons": {"type": "array", "items": r("DuplicateReason")},
+            "records": {"type": "array", "minItems": 2, "maxItems": 2, "description": "Older first (the default survivor)", "items": {"type": "object",
+                "properties": {"id": uuid, "name": {"type": "string"}, "detail": {"type": ["string", "null"]}, "version": {"type": "integer"}}}},
+            "created_at": ts}}));
+    let choice = json!({"enum": ["survivor", "merged"]});
+    schemas.insert("MergeInput".into(), json!({"type": "object", "required": ["survivor_id", "merged_id"],
+        "properties": {"survivor_id": uuid, "merged_id": uuid,
+            "fields": {"type": "object", "additionalProperties": choice, "description": "Field (or custom.KEY) -> whose value wins. Unnamed fields keep the survivor's value, or take the merged record's where the survivor has none. Emails, phones and tags are always combined (for emails and phones the choice says whose primary stays primary)."},
+            "candidate_id": {"type": ["string", "null"], "format": "uuid"},
+            "survivor_version": {"type": ["integer", "null"]}, "merged_version": {"type": ["integer", "null"]}}}));
+    schemas.insert("Merge".into(), json!({"type": "object", "required": ["id", "object", "survivor_id", "merged_id", "merged_at", "fields", "survivor_version", "moved", "merged_record"],
+        "properties": {"id": uuid, "object": {"enum": ["contact", "company"]}, "survivor_id": uuid, "merged_id": uuid,
+            "candidate_id": {"type": ["string", "null"], "format": "uuid"}, "merged_by": {"type": ["string", "null"], "format": "uuid"}, "merged_at": ts,
+            "fields": {"type": "object", "additionalProperties": choice}, "survivor_version": {"type": "integer", "description": "The survivor's version right after the merge; undo needs it unchanged"},
+            "moved": {"type": "object", "properties": {"orders": {"type": "integer"}, "activities": {"type": "integer"}, "tasks": {"type": "integer"}, "contacts": {"type": "integer"}, "metrics": {"type": "boolean"}}},
+            "merged_record": {"type": "object", "description": "The merged-away record as it was"},
+            "undone_at": {"type": ["string", "null"], "format": "date-time"}, "undone_by": {"type": ["string", "null"], "format": "uuid"}}}));
+    let page = |item: Value| {
+        json!({"type": "object", "required": ["items", "total", "total_is_estimate"], "properties": {
+        "items": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}, "total": {"type": "integer"}, "total_is_estimate": {"type": "boolean"}}})
+    };
+    let tag = json!(["duplicates"]);
+    paths.insert("/api/v1/dedup/scans".into(), json!({
+        "get": {"tags": tag, "summary": "The latest duplicate scans of contacts or companies", "parameters": [object_q],
+                "responses": with_problems(json_response("200", "Scans, newest first", json!({"type": "array", "items": r("DuplicateScan")})), &["401", "422"])},
+        "post": {"tags": tag, "summary": "Scan every contact or company for duplicate pairs (admins and managers); answers when done",
+                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["object"], "properties": {"object": {"enum": ["contacts", "companies"]}}}}}},
+                 "responses": with_problems(json_response("201", "The finished scan", r("DuplicateScan")), &["401", "403", "409", "422"])}}));
+    paths.insert("/api/v1/dedup/candidates".into(), json!({"get": {"tags": tag, "summary": "Candidate pairs whose two records the caller can see, best first",
+        "parameters": [object_q, {"name": "status", "in": "query", "schema": {"enum": ["open", "dismissed", "merged"], "default": "open"}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}}, lang_q],
+        "responses": with_problems(json_response("200", "A page", page(r("DuplicateCandidate"))), &["401", "422"])}}));
+    paths.insert(
+        "/api/v1/dedup/candidates/{id}".into(),
+        json!({"get": {"tags": tag, "parameters": [id_param(), lang_q],
+        "responses": with_problems(json_response("200", "The pair", r("DuplicateCandidate")), &["401", "404"])}}),
+    );
+    paths.insert("/api/v1/dedup/candidates/{id}/dismiss".into(), json!({"post": {"tags": tag, "summary": "Not a duplicate: later scans will not offer the pair again (needs change rights on both records)",
+        "parameters": [id_param(), lang_q],
+        "responses": with_problems(json_response("200", "The dismissed pair", r("DuplicateCandidate")), &["401", "403", "404", "409"])}}));
+    paths.insert("/api/v1/dedup/candidates/merge".into(), json!({"post": {"tags": tag, "summary": "Merge up to 100 candidate pairs, each in its own transaction; every item reports its own outcome",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["candidate_id"], "properties": {
+            "candidate_id": uuid, "survivor_id": {"type": ["string", "null"], "format": "uuid", "description": "Default: the older record"}, "fields": {"type": "object", "additionalProperties": choice}}}}}}}}},
+        "responses": with_problems(json_response("200", "One outcome per item", json!({"type": "array", "items": {"type": "object", "properties": {
+            "candidate_id": uuid, "status": {"type": "integer"}, "merge": r("Merge"), "problem": r("Problem")}}})), &["401", "403", "422"])}}));
+    paths.insert("/api/v1/dedup/check".into(), json!({"post": {"tags": tag, "summary": "Visible records that look like a record about to be created (forms and import warn with it)",
+        "parameters": [lang_q],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["object", "record"], "properties": {
+            "object": {"enum": ["contacts", "companies"]}, "record": {"oneOf": [r("ContactInput"), r("CompanyInput")]}, "exclude_id": {"type": ["string", "null"], "format": "uuid"}}}}}},
+        "responses": with_problems(json_response("200", "Look-alikes with score and reasons", json!({"type": "object", "properties": {
+            "contacts": {"type": "array", "items": {"type": "object", "properties": {"record": r("Contact"), "score": {"type": "integer"}, "reasons": {"type": "array", "items": r("DuplicateReason")}}}},
+            "companies": {"type": "array", "items": {"type": "object", "properties": {"record": r("Company"), "score": {"type": "integer"}, "reasons": {"type": "array", "items": r("DuplicateReason")}}}}}})), &["401", "422"])}}));
+    for (path, rec) in [("contacts", "Contact"), ("companies", "Company")] {
+        paths.insert(format!("/api/v1/{path}/merge"), json!({"post": {"tags": tag, "summary": format!("Merge one of {path} into another: links move to the survivor, the merge is logged and can be undone"),
+            "requestBody": {"required": true, "content": {"application/json": {"schema": r("MergeInput")}}},
+            "responses": with_problems(json_response("201", "The log entry and the survivor", json!({"type": "object", "properties": {"merge": r("Merge"), "survivor": r(rec)}})), &["400", "401", "403", "404", "412", "422"])}}));
+    }
+    paths.insert("/api/v1/merges".into(), json!({"get": {"tags": tag, "summary": "The merge log, newest first (admins: all; others: their merges and those whose survivor they can see)",
+        "parameters": [{"name": "object", "in": "query", "schema": {"enum": ["contacts", "companies"]}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+        "responses": with_problems(json_response("200", "A page; total counts this page, total_is_estimate says more follow", page(r("Merge"))), &["401", "422"])}}));
+    paths.insert(
+        "/api/v1/merges/{id}".into(),
+        json!({"get": {"tags": tag, "parameters": [id_param()],
+        "responses": with_problems(json_response("200", "The log entry", r("Merge")), &["401", "404"])}}),
+    );
+    paths.insert("/api/v1/merges/{id}/undo".into(), json!({"post": {"tags": tag, "summary": "Undo a merge: the merged record returns with its id and links, the survivor gets its old values. Refused (409) once the survivor changed after the merge or a moved link was deleted or moved since.",
+        "parameters": [id_param()],
+        "responses": with_problems(json_response("200", "The log entry, now undone", r("Merge")), &["401", "403", "404", "409"])}}));
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::sql::{Arg, Page, Sql};
 use crate::{Backend, Db, Dialect, Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_core::access::Actor;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -32,7 +32,7 @@ pub const RUN_INSUFFICIENT_DATA: &str = "insufficient_data";
 pub const RUN_FAILED: &str = "failed";
 
 /// Everything the analysis knows about one contact.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct CustomerMetrics {
     pub contact_id: Uuid,
     /// The day the metrics describe (orders after it are ignored).
@@ -81,7 +81,7 @@ pub struct CustomerMetrics {
     pub updated_at: DateTime<Utc>,
 }
 
-const METRIC_COLUMNS: &[&str] = &[
+pub(crate) const METRIC_COLUMNS: &[&str] = &[
     "contact_id",
     "as_of",
     "first_order_on",
@@ -111,7 +111,7 @@ const METRIC_COLUMNS: &[&str] = &[
     "updated_at",
 ];
 
-fn select_metrics(alias: &str) -> String {
+pub(crate) fn select_metrics(alias: &str) -> String {
     METRIC_COLUMNS.iter().map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
 }
 
@@ -366,7 +366,7 @@ pub async fn write_metrics(db: &Db, rows: &[CustomerMetrics], events: &[SystemEv
     tx.commit().await
 }
 
-fn push_metrics_row(sql: &mut Sql, m: &CustomerMetrics) {
+pub(crate) fn push_metrics_row(sql: &mut Sql, m: &CustomerMetrics) {
     let json = |v: &Value| Some(Arg::Text(v.to_string()));
     let values: [(Option<Arg>, bool); 27] = [
         (Some(Arg::Uuid(m.contact_id)), false),

@@ -16,12 +16,12 @@ use serde_json::{Map, Value};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-const COLUMNS: &str = "c.seq, c.id, c.name, c.domain, c.industry, c.size_band, c.address_country, c.address_province, \
+pub(crate) const COLUMNS: &str = "c.seq, c.id, c.name, c.domain, c.industry, c.size_band, c.address_country, c.address_province, \
     c.address_city, c.address_district, c.address_street, c.address_postcode, c.tags, c.owner_id, c.team_id, \
     c.visibility, c.custom, c.version, c.created_at, c.updated_at";
 
 #[derive(sqlx::FromRow)]
-struct CompanyRow {
+pub(crate) struct CompanyRow {
     seq: i64,
     id: Uuid,
     name: String,
@@ -45,7 +45,11 @@ struct CompanyRow {
 }
 
 impl CompanyRow {
-    fn into_company(self) -> Company {
+    pub(crate) fn seq(&self) -> i64 {
+        self.seq
+    }
+
+    pub(crate) fn into_company(self) -> Company {
         Company {
             id: self.id,
             name: self.name,
@@ -72,7 +76,11 @@ impl CompanyRow {
     }
 }
 
-fn column_values(d: &CompanyDraft, owner: Uuid, team: Option<Uuid>) -> [(&'static str, Option<Arg>, bool); 15] {
+pub(crate) fn column_values(
+    d: &CompanyDraft,
+    owner: Uuid,
+    team: Option<Uuid>,
+) -> [(&'static str, Option<Arg>, bool); 15] {
     let opt = |s: &Option<String>| s.clone().map(Arg::Text);
     [
         ("name", Some(Arg::Text(d.name.clone())), false),
@@ -97,7 +105,7 @@ fn search_tokens(d: &CompanyDraft) -> Vec<String> {
     crate::search_index::company_tokens(&d.name, d.domain.as_deref(), d.industry.as_deref(), d.address.city.as_deref())
 }
 
-async fn write_side_tables(tx: &mut Tx, id: Uuid, seq: i64, d: &CompanyDraft, replace: bool) -> Result<()> {
+pub(crate) async fn write_side_tables(tx: &mut Tx, id: Uuid, seq: i64, d: &CompanyDraft, replace: bool) -> Result<()> {
     if replace {
         let mut del = tx.sql("DELETE FROM record_tags WHERE object = 'company' AND record_id = ");
         del.bind(Arg::Uuid(id));
@@ -188,7 +196,7 @@ pub async fn get(db: &Db, actor: &Actor, id: Uuid) -> Result<Company> {
     row.map(CompanyRow::into_company).ok_or(StoreError::NotFound)
 }
 
-async fn why_not_changed(db: &Db, actor: &Actor, id: Uuid) -> StoreError {
+pub(crate) async fn why_not_changed(db: &Db, actor: &Actor, id: Uuid) -> StoreError {
     match get(db, actor, id).await {
         Ok(c) if !actor.can_change(c.ownership()) => StoreError::Forbidden,
         Ok(c) => StoreError::VersionMismatch { current: c.version },
@@ -223,7 +231,7 @@ pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: 
 }
 
 /// Rewrites the search tokens of a company's contacts (they include the company name).
-async fn reindex_contacts_of(tx: &mut Tx, company_id: Uuid) -> Result<()> {
+pub(crate) async fn reindex_contacts_of(tx: &mut Tx, company_id: Uuid) -> Result<()> {
     let mut sql = tx.sql(&format!("SELECT {} FROM contacts c WHERE c.company_id = ", crate::contacts::COLUMNS));
     sql.bind(Arg::Uuid(company_id)).push(" LIMIT 10000");
     let rows: Vec<crate::contacts::ContactRow> = tx.fetch_all(sql).await?;

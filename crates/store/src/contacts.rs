@@ -325,7 +325,11 @@ async fn resolve_companies(
 
 /// The writable columns of a contact with their values (`None` = NULL) and whether the value is JSON; the one
 /// source of truth for INSERT and UPDATE.
-fn column_values(d: &ContactDraft, owner: Uuid, team: Option<Uuid>) -> [(&'static str, Option<Arg>, bool); 25] {
+pub(crate) fn column_values(
+    d: &ContactDraft,
+    owner: Uuid,
+    team: Option<Uuid>,
+) -> [(&'static str, Option<Arg>, bool); 25] {
     let opt = |s: &Option<String>| s.clone().map(Arg::Text);
     let json = |v: String| Some(Arg::Text(v));
     [
@@ -380,7 +384,7 @@ pub(crate) fn json_cast(d: crate::Dialect) -> &'static str {
     }
 }
 
-async fn write_side_tables(
+pub(crate) async fn write_side_tables(
     tx: &mut Tx,
     id: Uuid,
     seq: i64,
@@ -441,7 +445,13 @@ pub(crate) async fn reindex(tx: &mut Tx, seq: i64, c: &Contact) -> Result<()> {
         }
         None => None,
     };
-    let draft = ContactDraft {
+    let draft = draft_of(c);
+    tx.set_search_tokens(SearchTable::Contacts, seq, &search_tokens(&draft, company_name.as_deref())).await
+}
+
+/// The writable fields of a stored contact, as the draft that would write them again.
+pub(crate) fn draft_of(c: &Contact) -> ContactDraft {
+    ContactDraft {
         family_name: c.family_name.clone(),
         given_name: c.given_name.clone(),
         display_name: c.display_name.clone(),
@@ -459,8 +469,7 @@ pub(crate) async fn reindex(tx: &mut Tx, seq: i64, c: &Contact) -> Result<()> {
         owner_id: c.owner_id,
         visibility: c.visibility,
         custom: c.custom.clone(),
-    };
-    tx.set_search_tokens(SearchTable::Contacts, seq, &search_tokens(&draft, company_name.as_deref())).await
+    }
 }
 
 /// Creates a contact.
@@ -529,7 +538,7 @@ pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: 
 
 /// After a conditional write matched nothing: the record is invisible/absent (404), read-only for the caller
 /// (403) or at another version (412).
-async fn why_not_changed(db: &Db, actor: &Actor, id: Uuid) -> StoreError {
+pub(crate) async fn why_not_changed(db: &Db, actor: &Actor, id: Uuid) -> StoreError {
     match get(db, actor, id).await {
         Ok(c) if !actor.can_change(c.ownership()) => StoreError::Forbidden,
         Ok(c) => StoreError::VersionMismatch { current: c.version },

@@ -15,6 +15,10 @@ pub enum StoreError {
     Duplicate { field: &'static str },
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
+    /// The request cannot be carried out in the record's current state (undoing a merge whose survivor changed
+    /// since); the text says why.
+    #[error("{0}")]
+    Conflict(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

@@ -5,10 +5,10 @@
 //! bulk load through `POST /api/v1/contacts/batch` → timed load phases (trivial endpoint, GET by id, list,
 //! four searches) → memory → stop and clean up (guards, also on error or Ctrl-C).
 
-mod dataset;
-mod http;
+pub(crate) mod dataset;
+pub(crate) mod http;
 mod report;
-mod server;
+pub(crate) mod server;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
@@ -281,7 +281,7 @@ async fn bench_server(
     })
 }
 
-async fn wait_ready(srv: &mut Server) -> Result<()> {
+pub(crate) async fn wait_ready(srv: &mut Server) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         srv.check_alive()?;
@@ -300,7 +300,7 @@ async fn wait_ready(srv: &mut Server) -> Result<()> {
 
 /// Known records to aim the read phases at.
 #[derive(Default)]
-struct Sample {
+pub(crate) struct Sample {
     ids: Vec<String>,
     emails: Vec<String>,
     phone_suffixes: Vec<String>,
@@ -330,7 +330,7 @@ struct Number {
 
 const BATCH: u64 = 1000;
 
-async fn load_contacts(
+pub(crate) async fn load_contacts(
     addr: SocketAddr,
     token: &str,
     contacts: u64,

@@ -5,6 +5,7 @@
 pub mod accounts;
 mod analytics;
 mod custom_fields;
+pub mod dedup;
 mod health;
 mod idempotency;
 pub mod records;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(search::routes())
         .merge(records::routes())
         .merge(analytics::routes())
+        .merge(dedup::routes())
 }
 
 /// Adds the standard routes of a resource: `GET/POST /api/v1/{path}`, `GET/PATCH/DELETE /api/v1/{path}/{id}`.
@@ -66,7 +68,7 @@ pub trait BatchCreate: Resource {
 /// Implements [`Resource`] (and [`BatchCreate`] with `batch`) for a store module whose functions have the standard
 /// shape (`create`, `get`, `update`, `delete`, `list`, `create_batch`); `validate` turns the input into a draft.
 macro_rules! store_resource {
-    ($ty:ident, $module:path, $record:ty, $input:ty, $draft:ty, $path:literal, $fields:expr, $custom:expr, $ctx:ty, $context:path, $check:path $(, $batch:ident)?) => {
+    ($ty:ident, $module:path, $record:ty, $input:ty, $draft:ty, $path:literal, $fields:expr, $custom:expr, $ctx:ty, $context:path, $check:path $(, $batch:ident)? $(; similar = $similar:path)?) => {
         pub struct $ty;
 
         impl $crate::api::Resource for $ty {
@@ -108,6 +110,11 @@ macro_rules! store_resource {
             async fn list(db: &guanxi_store::Db, actor: &guanxi_core::access::Actor, q: &guanxi_core::filter::ListQuery) -> Result<guanxi_store::Page<$record>, guanxi_store::StoreError> {
                 { use $module as m; m::list(db, actor, q).await }
             }
+            $(
+                async fn similar(state: &$crate::AppState, actor: &guanxi_core::access::Actor, d: &$draft) -> $crate::error::ApiResult<Vec<uuid::Uuid>> {
+                    $similar(state, actor, d).await
+                }
+            )?
         }
 
         $(
@@ -163,6 +170,14 @@ pub trait Resource: Send + Sync + 'static {
         actor: &Actor,
         q: &ListQuery,
     ) -> impl Future<Output = Result<Page<Self::Record>, StoreError>> + Send;
+    /// Visible records that look like this draft (the duplicate engine); none for types without one.
+    fn similar(
+        _state: &AppState,
+        _actor: &Actor,
+        _d: &Self::Draft,
+    ) -> impl Future<Output = ApiResult<Vec<Uuid>>> + Send {
+        async { Ok(Vec::new()) }
+    }
 }
 
 /// A record id from the path; anything that is not a UUID is simply not found.
@@ -213,20 +228,43 @@ pub async fn list<R: Resource>(
     Ok(axum::Json(R::list(&state.db, &caller.0, &q).await?))
 }
 
+/// The header that lists, on a create, the ids of visible records that look like the new one.
+pub const POSSIBLE_DUPLICATES: &str = "possible-duplicates";
+
+/// POST: creates the record. Contacts and companies are first checked for duplicates: with
+/// `?duplicates=reject` any look-alike refuses the create (409, ids in the message); by default the record is
+/// created and the look-alikes' ids come back in the `Possible-Duplicates` header.
 pub async fn create<R: Resource>(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
+    query: RawQuery,
     body: JsonBody<R::Input>,
 ) -> ApiResult<Response> {
     let actor = caller.writer()?.clone();
     let JsonBody(input, raw) = body;
+    let reject = match query.get("duplicates") {
+        None | Some("") | Some("warn") => false,
+        Some("reject") => true,
+        Some(_) => return Err(field_error("duplicates", "invalid_choice", "use warn or reject")),
+    };
     let path = format!("/api/v1/{}", R::PATH);
     idempotent(&state, &actor, &headers, "POST", &path, &raw, async {
         let ctx = R::context(&state, std::slice::from_ref(&input)).await?;
         let draft = R::check(&state, &ctx, input)?;
+        let similar = R::similar(&state, &actor, &draft).await?;
+        let ids = similar.iter().map(Uuid::to_string).collect::<Vec<_>>().join(", ");
+        if reject && !similar.is_empty() {
+            return Err(ApiError::Conflict(format!("possible duplicates of existing records: {ids}")));
+        }
         let rec = R::create(&state.db, &actor, &draft).await?;
-        Ok(record_response::<R>(StatusCode::CREATED, &rec))
+        let mut resp = record_response::<R>(StatusCode::CREATED, &rec);
+        if let Ok(v) = HeaderValue::from_str(&ids)
+            && !similar.is_empty()
+        {
+            resp.headers_mut().insert(POSSIBLE_DUPLICATES, v);
+        }
+        Ok(resp)
     })
     .await
 }

@@ -47,7 +47,8 @@ store_resource!(
     CustomDefs,
     contact_defs,
     check_contact,
-    batch
+    batch;
+    similar = super::dedup::similar_contact_ids
 );
 store_resource!(
     Companies,
@@ -61,7 +62,8 @@ store_resource!(
     CustomDefs,
     company_defs,
     check_company,
-    batch
+    batch;
+    similar = super::dedup::similar_company_ids
 );
 store_resource!(
     Products,
@@ -135,7 +137,11 @@ async fn no_context<T>(_: &AppState, _: &[T]) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_contact(state: &AppState, defs: &CustomDefs, input: ContactInput) -> Result<ContactDraft, ValidationErrors> {
+pub(crate) fn check_contact(
+    state: &AppState,
+    defs: &CustomDefs,
+    input: ContactInput,
+) -> Result<ContactDraft, ValidationErrors> {
     let rules = ContactRules {
         default_region: state.config.default_region,
         custom_fields: defs,

@@ -847,22 +847,23 @@ pub async fn create(State(state): State<AppState>, w: WebUser, Form(f): Form<New
         }
     };
     if f.confirm_duplicate.as_deref() != Some("1") {
-        let emails: Vec<String> = draft.emails.iter().map(|e| e.address.clone()).collect();
-        let phones: Vec<String> = draft.phones.iter().map(|p| p.number.clone()).collect();
-        let found = guanxi_store::contacts::find_by_contact_points(&state.db, &w.actor, &emails, &phones)
-            .await
-            .or_page(locale)?;
+        // The duplicate engine: same email or phone, the same name in either script at the same company, ...
+        let found =
+            guanxi_store::dedup::similar_contacts(&state.db, &w.actor, &draft, None, state.config.default_region)
+                .await
+                .or_page(locale)?;
         if !found.is_empty() {
+            let lang = match locale {
+                Locale::ZhCn => guanxi_dedup::Lang::Zh,
+                Locale::En => guanxi_dedup::Lang::En,
+            };
+            let sep = if lang == guanxi_dedup::Lang::Zh { "；" } else { "; " };
             let dups = found
                 .iter()
-                .map(|c| Duplicate {
-                    id: c.id,
-                    name: c.display_name.clone(),
-                    detail: [c.primary_email(), c.primary_phone()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" · "),
+                .map(|s| Duplicate {
+                    id: s.record.id,
+                    name: s.record.display_name.clone(),
+                    detail: s.reasons.iter().map(|r| r.text(lang)).collect::<Vec<_>>().join(sep),
                 })
                 .collect();
             return Ok(render(StatusCode::OK, &new_page(&w, f, Vec::new(), dups)));

@@ -9,6 +9,7 @@ mod access;
 mod analytics;
 mod auth;
 mod contacts;
+mod dedup;
 mod errors;
 mod records;
 mod search;

@@ -1,0 +1,617 @@
+//! Duplicate detection over stored records, using the pure engine of `guanxi-dedup`: full scans that keep
+//! candidate pairs, the scoped candidate list, dismissals, and the check of one new record against the records
+//! the caller can see (create forms, the API, import).
+
+use crate::contacts::ContactRow;
+use crate::scope::{push_changeable, push_visible};
+use crate::sql::{Arg, Page};
+use crate::{Db, Result, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use guanxi_core::access::Actor;
+use guanxi_core::company::{Company, CompanyDraft};
+use guanxi_core::contact::{Contact, ContactDraft, EmailEntry, PhoneEntry};
+use guanxi_core::contact_point::Region;
+use guanxi_core::filter::Cursor;
+use guanxi_dedup::{CompanyFacts, CompanyKeys, ContactFacts, ContactKeys, Match, Reason};
+use serde::Serialize;
+use sqlx::types::Json;
+use std::time::Instant;
+use uuid::Uuid;
+
+/// Which records a scan, a candidate or a merge is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DedupObject {
+    Contact,
+    Company,
+}
+
+impl DedupObject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DedupObject::Contact => "contact",
+            DedupObject::Company => "company",
+        }
+    }
+
+    /// Accepts the singular and the plural (`contacts`, as in the API paths).
+    pub fn parse(s: &str) -> Option<DedupObject> {
+        match s {
+            "contact" | "contacts" => Some(DedupObject::Contact),
+            "company" | "companies" => Some(DedupObject::Company),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            DedupObject::Contact => "contacts",
+            DedupObject::Company => "companies",
+        }
+    }
+}
+
+/// One run of the scan.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Scan {
+    pub id: Uuid,
+    pub object: String,
+    /// `running`, `succeeded` or `failed`.
+    pub status: String,
+    pub started_by: Option<Uuid>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Records read.
+    pub records: i64,
+    /// Pairs compared after blocking.
+    pub compared: i64,
+    /// Candidate pairs found (including ones already dismissed or merged, which stay as they were).
+    pub pairs: i64,
+    /// Blocking keys skipped because too many records share them (placeholder emails, switchboards).
+    pub oversized_blocks: i64,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+const SCAN_COLUMNS: &str = "id, object, status, started_by, started_at, finished_at, records, compared, pairs, \
+    oversized_blocks, duration_ms, error";
+
+/// A scan that has not finished after this long is taken to have died with its process.
+const SCAN_STALE_AFTER: chrono::Duration = chrono::Duration::hours(2);
+
+/// Rows read per query while streaming records into the scan.
+const SCAN_PAGE: i64 = 5000;
+/// Candidate rows per INSERT.
+const WRITE_CHUNK: usize = 300;
+
+/// Scans every contact or company for duplicate pairs and replaces the open candidates of that object with
+/// what it found; dismissed and merged pairs are kept and not offered again. One scan per object at a time
+/// (a second one answers [`StoreError::Conflict`]). Reads all records whatever the caller may see: candidates
+/// are scoped when listed. `region` reads phone numbers stored without a country code.
+pub async fn run_scan(db: &Db, actor: &Actor, object: DedupObject, region: Region) -> Result<Scan> {
+    let started = Instant::now();
+    let now = guanxi_core::ids::now();
+    let id = guanxi_core::ids::new_id();
+    {
+        let mut tx = db.begin().await?;
+        let mut running = tx.sql("SELECT id FROM dedup_scans WHERE object = ");
+        running.bind(Arg::Text(object.as_str().into()));
+        running.push(" AND status = 'running' AND started_at > ").bind(Arg::Ts(now - SCAN_STALE_AFTER));
+        if tx.fetch_scalar::<Uuid>(running).await?.is_some() {
+            return Err(StoreError::Conflict(format!("a {} scan is already running", object.as_str())));
+        }
+        let mut ins = tx.sql("INSERT INTO dedup_scans (id, object, status, started_by, started_at) VALUES (");
+        ins.bind(Arg::Uuid(id)).push(", ").bind(Arg::Text(object.as_str().into()));
+        ins.push(", 'running', ").bind(Arg::Uuid(actor.user_id)).push(", ").bind(Arg::Ts(now)).push(")");
+        tx.execute(ins).await?;
+        tx.commit().await?;
+    }
+    let outcome = scan_and_store(db, object, region, id).await;
+    let mut fin = db.sql("UPDATE dedup_scans SET finished_at = ");
+    fin.bind(Arg::Ts(guanxi_core::ids::now()));
+    fin.push(", duration_ms = ").bind(Arg::I64(started.elapsed().as_millis() as i64));
+    match &outcome {
+        Ok(stats) => {
+            fin.push(", status = 'succeeded', records = ").bind(Arg::I64(stats.records));
+            fin.push(", compared = ").bind(Arg::I64(stats.compared));
+            fin.push(", pairs = ").bind(Arg::I64(stats.pairs));
+            fin.push(", oversized_blocks = ").bind(Arg::I64(stats.oversized_blocks));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, object = object.as_str(), "duplicate scan failed");
+            fin.push(", status = 'failed', error = ").bind(Arg::Text(e.to_string()));
+        }
+    }
+    fin.push(" WHERE id = ").bind(Arg::Uuid(id));
+    db.execute(fin).await?;
+    outcome?;
+    get_scan(db, id).await
+}
+
+pub async fn get_scan(db: &Db, id: Uuid) -> Result<Scan> {
+    let mut sql = db.sql(&format!("SELECT {SCAN_COLUMNS} FROM dedup_scans WHERE id = "));
+    sql.bind(Arg::Uuid(id));
+    db.fetch_optional(sql).await?.ok_or(StoreError::NotFound)
+}
+
+/// The latest scans of an object, newest first.
+pub async fn recent_scans(db: &Db, object: DedupObject, limit: i64) -> Result<Vec<Scan>> {
+    let mut sql = db.sql(&format!("SELECT {SCAN_COLUMNS} FROM dedup_scans WHERE object = "));
+    sql.bind(Arg::Text(object.as_str().into()));
+    sql.push(&format!(" ORDER BY started_at DESC, id DESC LIMIT {}", limit.clamp(1, 100)));
+    db.fetch_all(sql).await
+}
+
+struct ScanStats {
+    records: i64,
+    compared: i64,
+    pairs: i64,
+    oversized_blocks: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ContactScanRow {
+    seq: i64,
+    id: Uuid,
+    display_name: String,
+    emails: Json<Vec<EmailEntry>>,
+    phones: Json<Vec<PhoneEntry>>,
+    company_id: Option<Uuid>,
+    birthday: Option<NaiveDate>,
+    address_city: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CompanyScanRow {
+    seq: i64,
+    id: Uuid,
+    name: String,
+    domain: Option<String>,
+    address_city: Option<String>,
+}
+
+fn contact_facts(
+    display_name: &str,
+    emails: &[EmailEntry],
+    phones: &[PhoneEntry],
+    company_id: Option<Uuid>,
+    birthday: Option<NaiveDate>,
+    city: Option<&str>,
+) -> ContactFacts {
+    ContactFacts {
+        display_name: display_name.to_string(),
+        emails: emails.iter().map(|e| e.address.clone()).collect(),
+        phones: phones.iter().map(|p| p.number.clone()).collect(),
+        company_id,
+        birthday: birthday.map(|b| b.to_string()),
+        city: city.map(str::to_string),
+    }
+}
+
+fn company_facts(name: &str, domain: Option<&str>, city: Option<&str>) -> CompanyFacts {
+    CompanyFacts { name: name.to_string(), domain: domain.map(str::to_string), city: city.map(str::to_string) }
+}
+
+/// Reads the records page by page (keyset on `seq`, so memory holds only the compact keys), finds the pairs
+/// on a blocking thread, and writes them in one transaction.
+async fn scan_and_store(db: &Db, object: DedupObject, region: Region, scan_id: Uuid) -> Result<ScanStats> {
+    let mut ids: Vec<Uuid> = Vec::new();
+    let found = match object {
+        DedupObject::Contact => {
+            let mut keys: Vec<ContactKeys> = Vec::new();
+            let mut after = 0i64;
+            loop {
+                let mut sql = db.sql(
+                    "SELECT seq, id, display_name, emails, phones, company_id, birthday, address_city FROM contacts \
+                     WHERE seq > ",
+                );
+                sql.bind(Arg::I64(after)).push(&format!(" ORDER BY seq LIMIT {SCAN_PAGE}"));
+                let rows: Vec<ContactScanRow> = db.fetch_all(sql).await?;
+                let Some(last) = rows.last() else { break };
+                after = last.seq;
+                for r in &rows {
+                    let f = contact_facts(
+                        &r.display_name,
+                        &r.emails.0,
+                        &r.phones.0,
+                        r.company_id,
+                        r.birthday,
+                        r.address_city.as_deref(),
+                    );
+                    keys.push(ContactKeys::new(&f, region));
+                    ids.push(r.id);
+                }
+            }
+            tokio::task::spawn_blocking(move || guanxi_dedup::contact_pairs(&keys))
+                .await
+                .map_err(|e| StoreError::Conflict(format!("the scan stopped: {e}")))?
+        }
+        DedupObject::Company => {
+            let mut keys: Vec<CompanyKeys> = Vec::new();
+            let mut after = 0i64;
+            loop {
+                let mut sql = db.sql("SELECT seq, id, name, domain, address_city FROM companies WHERE seq > ");
+                sql.bind(Arg::I64(after)).push(&format!(" ORDER BY seq LIMIT {SCAN_PAGE}"));
+                let rows: Vec<CompanyScanRow> = db.fetch_all(sql).await?;
+                let Some(last) = rows.last() else { break };
+                after = last.seq;
+                for r in &rows {
+                    keys.push(CompanyKeys::new(&company_facts(
+                        &r.name,
+                        r.domain.as_deref(),
+                        r.address_city.as_deref(),
+                    )));
+                    ids.push(r.id);
+                }
+            }
+            tokio::task::spawn_blocking(move || guanxi_dedup::company_pairs(&keys))
+                .await
+                .map_err(|e| StoreError::Conflict(format!("the scan stopped: {e}")))?
+        }
+    };
+    let now = guanxi_core::ids::now();
+    let mut tx = db.begin().await?;
+    let mut clear = tx.sql("DELETE FROM dedup_candidates WHERE status = 'open' AND object = ");
+    clear.bind(Arg::Text(object.as_str().into()));
+    tx.execute(clear).await?;
+    let json = crate::contacts::json_cast(tx.dialect());
+    for chunk in found.pairs.chunks(WRITE_CHUNK) {
+        let mut sql = tx.sql(
+            "INSERT INTO dedup_candidates (id, object, record_a, record_b, score, reasons, status, scan_id, \
+             created_at, updated_at) VALUES ",
+        );
+        for (n, (i, j, m)) in chunk.iter().enumerate() {
+            let (a, b) = ordered(ids[*i as usize], ids[*j as usize]);
+            if n > 0 {
+                sql.push(", ");
+            }
+            sql.push("(").bind(Arg::Uuid(guanxi_core::ids::new_id()));
+            sql.push(", ").bind(Arg::Text(object.as_str().into()));
+            sql.push(", ").bind(Arg::Uuid(a)).push(", ").bind(Arg::Uuid(b));
+            sql.push(", ").bind(Arg::I64(m.score as i64));
+            sql.push(", ").bind(Arg::Text(reasons_json(&m.reasons))).push(json);
+            sql.push(", 'open', ").bind(Arg::Uuid(scan_id));
+            sql.push(", ").bind(Arg::Ts(now)).push(", ").bind(Arg::Ts(now)).push(")");
+        }
+        // A pair already dismissed or merged keeps its decision.
+        sql.push(" ON CONFLICT (object, record_a, record_b) DO NOTHING");
+        tx.execute(sql).await?;
+    }
+    tx.commit().await?;
+    db.write_generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    Ok(ScanStats {
+        records: ids.len() as i64,
+        compared: found.compared as i64,
+        pairs: found.pairs.len() as i64,
+        oversized_blocks: found.oversized_blocks as i64,
+    })
+}
+
+/// The two ids of a pair in the order the candidate table keeps them.
+pub(crate) fn ordered(x: Uuid, y: Uuid) -> (Uuid, Uuid) {
+    if x < y { (x, y) } else { (y, x) }
+}
+
+fn reasons_json(reasons: &[Reason]) -> String {
+    serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into())
+}
+
+/// One side of a candidate pair, enough to recognise it in a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CandidateRecord {
+    pub id: Uuid,
+    pub name: String,
+    /// Primary email and phone of a contact, web domain of a company.
+    pub detail: Option<String>,
+    pub version: i64,
+}
+
+/// A pair of records that are probably one customer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub id: Uuid,
+    pub object: DedupObject,
+    pub score: i64,
+    pub reasons: Vec<Reason>,
+    /// `open`, `dismissed` or `merged`.
+    pub status: String,
+    /// The two records, older first (the default survivor).
+    pub records: [CandidateRecord; 2],
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    id: Uuid,
+    score: i64,
+    reasons: Json<Vec<Reason>>,
+    status: String,
+    created_at: DateTime<Utc>,
+    a_id: Uuid,
+    a_name: String,
+    a_detail: Option<String>,
+    a_detail2: Option<String>,
+    a_version: i64,
+    a_created: DateTime<Utc>,
+    b_id: Uuid,
+    b_name: String,
+    b_detail: Option<String>,
+    b_detail2: Option<String>,
+    b_version: i64,
+    b_created: DateTime<Utc>,
+}
+
+impl CandidateRow {
+    fn into_candidate(self, object: DedupObject) -> Candidate {
+        let detail = |x: Option<String>, y: Option<String>| {
+            let parts: Vec<String> = x.into_iter().chain(y).collect();
+            (!parts.is_empty()).then(|| parts.join(" · "))
+        };
+        let a = CandidateRecord {
+            id: self.a_id,
+            name: self.a_name,
+            detail: detail(self.a_detail, self.a_detail2),
+            version: self.a_version,
+        };
+        let b = CandidateRecord {
+            id: self.b_id,
+            name: self.b_name,
+            detail: detail(self.b_detail, self.b_detail2),
+            version: self.b_version,
+        };
+        let older_first = (self.a_created, self.a_id) <= (self.b_created, self.b_id);
+        Candidate {
+            id: self.id,
+            object,
+            score: self.score,
+            reasons: self.reasons.0,
+            status: self.status,
+            records: if older_first { [a, b] } else { [b, a] },
+            created_at: self.created_at,
+        }
+    }
+}
+
+fn candidate_select(db: &Db, object: DedupObject) -> crate::sql::Sql {
+    let cols = match object {
+        DedupObject::Contact => {
+            "a.display_name AS a_name, a.primary_email AS a_detail, a.primary_phone AS a_detail2, \
+             b.display_name AS b_name, b.primary_email AS b_detail, b.primary_phone AS b_detail2"
+        }
+        DedupObject::Company => {
+            "a.name AS a_name, a.domain AS a_detail, a.address_city AS a_detail2, \
+             b.name AS b_name, b.domain AS b_detail, b.address_city AS b_detail2"
+        }
+    };
+    let table = object.table();
+    let mut sql = db.sql(&format!(
+        "SELECT d.id, d.score, d.reasons, d.status, d.created_at, a.id AS a_id, a.version AS a_version, \
+         a.created_at AS a_created, b.id AS b_id, b.version AS b_version, b.created_at AS b_created, {cols} \
+         FROM dedup_candidates d JOIN {table} a ON a.id = d.record_a JOIN {table} b ON b.id = d.record_b \
+         WHERE d.object = "
+    ));
+    sql.bind(Arg::Text(object.as_str().into()));
+    sql
+}
+
+/// Candidate pairs whose two records the caller can both see, best first (score, then id), `limit` per page.
+/// `status` defaults to open pairs.
+pub async fn list_candidates(
+    db: &Db,
+    actor: &Actor,
+    object: DedupObject,
+    status: Option<&str>,
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<Candidate>> {
+    let scoped = |mut sql: crate::sql::Sql| {
+        sql.push(" AND d.status = ").bind(Arg::Text(status.unwrap_or("open").into()));
+        push_visible(&mut sql, "a", actor);
+        push_visible(&mut sql, "b", actor);
+        sql
+    };
+    let mut count = scoped(candidate_select(db, object));
+    count.text = format!("SELECT COUNT(*) FROM ({} LIMIT {}) t", count.text, crate::sql::COUNT_CAP + 1);
+    let n: i64 = db.fetch_scalar(count).await?;
+    let mut sql = scoped(candidate_select(db, object));
+    if let Some(c) = cursor {
+        let score = c.sort_value.as_i64().ok_or_else(crate::contacts::invalid_cursor)?;
+        sql.push(" AND (d.score < ").bind(Arg::I64(score));
+        sql.push(" OR (d.score = ").bind(Arg::I64(score)).push(" AND d.id > ").bind(Arg::Uuid(c.id)).push("))");
+    }
+    sql.push(&format!(" ORDER BY d.score DESC, d.id ASC LIMIT {}", limit + 1));
+    let mut rows: Vec<CandidateRow> = db.fetch_all(sql).await?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let items: Vec<Candidate> = rows.into_iter().map(|r| r.into_candidate(object)).collect();
+    let next_cursor = if more {
+        items.last().map(|c| Cursor { sort_value: serde_json::Value::from(c.score), id: c.id }.encode())
+    } else {
+        None
+    };
+    let capped = n > crate::sql::COUNT_CAP;
+    Ok(Page {
+        items,
+        next_cursor,
+        total: if capped { crate::sql::COUNT_CAP as u64 } else { n as u64 },
+        total_is_estimate: capped,
+    })
+}
+
+/// One candidate the caller can see (both records visible); `NotFound` otherwise.
+pub async fn get_candidate(db: &Db, actor: &Actor, id: Uuid) -> Result<Candidate> {
+    let mut q = db.sql("SELECT object FROM dedup_candidates WHERE id = ");
+    q.bind(Arg::Uuid(id));
+    let object: Option<(String,)> = db.fetch_optional(q).await?;
+    let object = object.and_then(|(o,)| DedupObject::parse(&o)).ok_or(StoreError::NotFound)?;
+    let mut sql = candidate_select(db, object);
+    sql.push(" AND d.id = ").bind(Arg::Uuid(id));
+    push_visible(&mut sql, "a", actor);
+    push_visible(&mut sql, "b", actor);
+    let row: Option<CandidateRow> = db.fetch_optional(sql).await?;
+    row.map(|r| r.into_candidate(object)).ok_or(StoreError::NotFound)
+}
+
+/// Marks an open pair "not a duplicate" so scans stop offering it. The caller must be allowed to change both
+/// records: a dismissal hides the pair from everyone.
+pub async fn dismiss_candidate(db: &Db, actor: &Actor, id: Uuid) -> Result<Candidate> {
+    let c = get_candidate(db, actor, id).await?;
+    if !actor.can_write() {
+        return Err(StoreError::Forbidden);
+    }
+    if c.status != "open" {
+        return Err(StoreError::Conflict(format!("this pair is already {}", c.status)));
+    }
+    let table = c.object.table();
+    let mut sql = db.sql("UPDATE dedup_candidates SET status = 'dismissed', decided_by = ");
+    sql.bind(Arg::Uuid(actor.user_id)).push(", decided_at = ").bind(Arg::Ts(guanxi_core::ids::now()));
+    sql.push(", updated_at = ").bind(Arg::Ts(guanxi_core::ids::now()));
+    sql.push(" WHERE id = ").bind(Arg::Uuid(id)).push(" AND status = 'open'");
+    for side in ["record_a", "record_b"] {
+        sql.push(&format!(" AND EXISTS (SELECT 1 FROM {table} x WHERE x.id = dedup_candidates.{side}"));
+        push_changeable(&mut sql, "x", actor);
+        sql.push(")");
+    }
+    if db.execute(sql).await? == 0 {
+        return Err(StoreError::Forbidden);
+    }
+    get_candidate(db, actor, id).await
+}
+
+/// A stored record that looks like the one being entered, with the score and reasons.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Similar<T> {
+    pub record: T,
+    pub score: u8,
+    pub reasons: Vec<Reason>,
+}
+
+/// Records compared per check: a company with more contacts than this is compared on its newest ones.
+const CHECK_CANDIDATES: i64 = 2000;
+/// Matches returned per check.
+const CHECK_LIMIT: usize = 10;
+
+/// Contacts the caller can see that look like `draft` (same email or phone, the same name in either script
+/// at the same company or birthday, similar names at the same company), best first. `exclude` leaves out the
+/// record being edited. This is the check behind the create forms' duplicate warning, the API's
+/// `Possible-Duplicates` header and import warnings.
+pub async fn similar_contacts(
+    db: &Db,
+    actor: &Actor,
+    draft: &ContactDraft,
+    exclude: Option<Uuid>,
+    region: Region,
+) -> Result<Vec<Similar<Contact>>> {
+    let facts = contact_facts(
+        &draft.display_name,
+        &draft.emails,
+        &draft.phones,
+        draft.company_id,
+        draft.birthday,
+        draft.address.city.as_deref(),
+    );
+    let keys = ContactKeys::new(&facts, region);
+    let mut sql = db.sql(&format!("SELECT {} FROM contacts c WHERE (", crate::contacts::COLUMNS));
+    let mut names: Vec<String> = vec![draft.display_name.clone(), guanxi_dedup::simplified(&draft.display_name)];
+    names.push(guanxi_dedup::traditional(&draft.display_name));
+    names.sort();
+    names.dedup();
+    sql.push("c.display_name IN (");
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(Arg::Text(n.clone()));
+    }
+    sql.push(")");
+    let points: Vec<(&str, &str)> = keys
+        .emails
+        .iter()
+        .map(|e| ("email", &**e))
+        .chain(keys.phones.iter().map(|p| ("phone", &**p)))
+        .take(40)
+        .collect();
+    if !points.is_empty() {
+        sql.push(" OR c.id IN (SELECT contact_id FROM contact_points WHERE ");
+        for (i, (kind, value)) in points.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push(&format!("(kind = '{kind}' AND value = ")).bind(Arg::Text(value.to_string())).push(")");
+        }
+        sql.push(")");
+    }
+    if let Some(company) = draft.company_id {
+        sql.push(" OR c.id IN (SELECT x.id FROM contacts x WHERE x.company_id = ").bind(Arg::Uuid(company));
+        sql.push(&format!(" ORDER BY x.id DESC LIMIT {CHECK_CANDIDATES})"));
+    }
+    sql.push(")");
+    if let Some(id) = exclude {
+        sql.push(" AND c.id <> ").bind(Arg::Uuid(id));
+    }
+    push_visible(&mut sql, "c", actor);
+    sql.push(&format!(" LIMIT {}", CHECK_CANDIDATES * 2));
+    let rows: Vec<ContactRow> = db.fetch_all(sql).await?;
+    let mut out: Vec<Similar<Contact>> = rows
+        .into_iter()
+        .map(ContactRow::into_contact)
+        .filter_map(|c| {
+            let f = contact_facts(
+                &c.display_name,
+                &c.emails,
+                &c.phones,
+                c.company_id,
+                c.birthday,
+                c.address.city.as_deref(),
+            );
+            let m: Match = guanxi_dedup::score_contacts(&keys, &ContactKeys::new(&f, region))?;
+            Some(Similar { record: c, score: m.score, reasons: m.reasons })
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.cmp(&a.score).then(a.record.id.cmp(&b.record.id)));
+    out.truncate(CHECK_LIMIT);
+    Ok(out)
+}
+
+/// Companies the caller can see that look like `draft`: same web domain, or a name that is equal or similar
+/// once legal forms and places are removed (found through the search index by that core name).
+pub async fn similar_companies(
+    db: &Db,
+    actor: &Actor,
+    draft: &CompanyDraft,
+    exclude: Option<Uuid>,
+) -> Result<Vec<Similar<Company>>> {
+    let keys = CompanyKeys::new(&company_facts(&draft.name, draft.domain.as_deref(), draft.address.city.as_deref()));
+    let mut found: Vec<Company> = Vec::new();
+    if !keys.core.is_empty() {
+        found.extend(crate::companies::search(db, actor, &keys.core, 100).await?.into_iter().map(|(c, _)| c));
+        // The search index holds the name as written; look the traditional spelling up too.
+        let trad = guanxi_dedup::traditional(&keys.core);
+        if trad != *keys.core {
+            found.extend(crate::companies::search(db, actor, &trad, 100).await?.into_iter().map(|(c, _)| c));
+        }
+    }
+    if let Some(domain) = &keys.domain {
+        let mut sql = db.sql(&format!("SELECT {} FROM companies c WHERE (c.domain = ", crate::companies::COLUMNS));
+        sql.bind(Arg::Text(domain.to_string())).push(" OR c.domain = ").bind(Arg::Text(format!("www.{domain}")));
+        sql.push(")");
+        push_visible(&mut sql, "c", actor);
+        sql.push(" LIMIT 100");
+        let rows: Vec<crate::companies::CompanyRow> = db.fetch_all(sql).await?;
+        found.extend(rows.into_iter().map(crate::companies::CompanyRow::into_company));
+    }
+    found.sort_by_key(|c| c.id);
+    found.dedup_by_key(|c| c.id);
+    let mut out: Vec<Similar<Company>> = found
+        .into_iter()
+        .filter(|c| Some(c.id) != exclude)
+        .filter_map(|c| {
+            let other = CompanyKeys::new(&company_facts(&c.name, c.domain.as_deref(), c.address.city.as_deref()));
+            let m = guanxi_dedup::score_companies(&keys, &other)?;
+            Some(Similar { record: c, score: m.score, reasons: m.reasons })
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.cmp(&a.score).then(a.record.id.cmp(&b.record.id)));
+    out.truncate(CHECK_LIMIT);
+    Ok(out)
+}
