@@ -132,7 +132,11 @@ pub(crate) enum PhoneQuery<'a> {
 }
 
 pub(crate) fn phone_query(digits: &str, plus: bool) -> PhoneQuery<'_> {
-    let international = if plus { Some(digits) } else { digits.strip_prefix("00") };
+    // `00` is the international call prefix only in front of a whole number: a short `001001` is the tail of a
+    // national number that happens to start with zeros.
+    const MIN_INTERNATIONAL_DIGITS: usize = 8;
+    let international =
+        if plus { Some(digits) } else { digits.strip_prefix("00").filter(|d| d.len() >= MIN_INTERNATIONAL_DIGITS) };
     if let Some((cc, national)) = international.and_then(split_country_code) {
         let national = national.trim_start_matches('0');
         if !national.is_empty() {
@@ -212,6 +216,8 @@ mod tests {
             ]]
         );
         assert_eq!(show("+44 (0)20 7946 0958"), [["qxtel442079460958*"]]);
+        // Zeros in front of a short tail are not the international prefix.
+        assert_eq!(show("001001"), [["qxrev100100*", "qxrev1001*", "qxtel001001", "qxtel1001", "001001*", "1001*"]]);
         // `+` and a digit string that starts with no country code: read as national digits.
         assert_eq!(
             show("+0123 4567"),
