@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod analytics;
+pub mod bulk;
 pub mod companies;
 pub mod contacts;
 pub mod custom_fields;
@@ -17,6 +18,7 @@ pub mod idempotency;
 pub mod orders;
 mod page;
 pub mod products;
+pub mod saved_views;
 mod scope;
 mod search_index;
 pub mod sql;

@@ -57,16 +57,16 @@ fn ui_field(path: &str) -> &str {
 }
 
 /// `tags` typed as `vip, 老客户，展会`: commas of either width separate.
-fn split_tags(v: &str) -> Vec<String> {
+pub fn split_tags(v: &str) -> Vec<String> {
     v.split([',', '，', '、']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()
 }
 
-fn opt(v: &str) -> Option<String> {
+pub fn opt(v: &str) -> Option<String> {
     let v = v.trim();
     (!v.is_empty()).then(|| v.to_string())
 }
 
-async fn user_names(state: &AppState, locale: Locale) -> WebResult<HashMap<Uuid, String>> {
+pub async fn user_names(state: &AppState, locale: Locale) -> WebResult<HashMap<Uuid, String>> {
     Ok(guanxi_store::accounts::list_users(&state.db)
         .await
         .or_page(locale)?
@@ -441,31 +441,7 @@ async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overl
     )
     .await
     .or_page(locale)?;
-    let timeline = entries
-        .iter()
-        .map(|e| match e {
-            TimelineEntry::Activity(a) => TimelineItem {
-                kind: a.kind.as_str(),
-                kind_label: locale.t(&format!("activity.{}", a.kind.as_str())),
-                when: locale.datetime(a.occurred_at),
-                subject: a.subject.clone().unwrap_or_default(),
-                body: a.body.clone().unwrap_or_default(),
-                author: a.actor_id.and_then(|u| owners.get(&u).cloned()).unwrap_or_default(),
-            },
-            TimelineEntry::Order(o) => TimelineItem {
-                kind: "order",
-                kind_label: locale.t("activity.order"),
-                when: locale.datetime(o.ordered_at),
-                subject: o.number.clone().unwrap_or_default(),
-                body: format!(
-                    "{} · {}",
-                    locale.money(o.total_minor, &o.currency),
-                    locale.t(&format!("order.status.{}", o.status.as_str()))
-                ),
-                author: String::new(),
-            },
-        })
-        .collect();
+    let timeline = timeline_items(&entries, &owners, locale);
     let older_url = next.map(|(t, eid)| {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
@@ -528,7 +504,36 @@ async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overl
     Ok(render(overlay.status.unwrap_or(StatusCode::OK), &page))
 }
 
-fn parse_before(v: &str) -> Option<(DateTime<Utc>, Uuid)> {
+/// Timeline entries as the contact and company pages show them.
+pub fn timeline_items(entries: &[TimelineEntry], users: &HashMap<Uuid, String>, locale: Locale) -> Vec<TimelineItem> {
+    entries
+        .iter()
+        .map(|e| match e {
+            TimelineEntry::Activity(a) => TimelineItem {
+                kind: a.kind.as_str(),
+                kind_label: locale.t(&format!("activity.{}", a.kind.as_str())),
+                when: locale.datetime(a.occurred_at),
+                subject: a.subject.clone().unwrap_or_default(),
+                body: a.body.clone().unwrap_or_default(),
+                author: a.actor_id.and_then(|u| users.get(&u).cloned()).unwrap_or_default(),
+            },
+            TimelineEntry::Order(o) => TimelineItem {
+                kind: "order",
+                kind_label: locale.t("activity.order"),
+                when: locale.datetime(o.ordered_at),
+                subject: o.number.clone().unwrap_or_default(),
+                body: format!(
+                    "{} · {}",
+                    locale.money(o.total_minor, &o.currency),
+                    locale.t(&format!("order.status.{}", o.status.as_str()))
+                ),
+                author: String::new(),
+            },
+        })
+        .collect()
+}
+
+pub fn parse_before(v: &str) -> Option<(DateTime<Utc>, Uuid)> {
     let (t, id) = v.rsplit_once('_')?;
     Some((DateTime::parse_from_rfc3339(t).ok()?.with_timezone(&Utc), Uuid::parse_str(id).ok()?))
 }

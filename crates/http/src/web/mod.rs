@@ -6,9 +6,14 @@
 //! `Origin` when the browser sends no fetch metadata), anything else is refused; sessions are HttpOnly,
 //! SameSite=Lax cookies backed by the database.
 
+mod activities;
 pub mod assets;
+mod companies;
 mod contacts;
+mod form;
 pub mod i18n;
+mod orders;
+mod products;
 mod search;
 mod session;
 mod settings;
@@ -44,10 +49,24 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}", get(contacts::show))
         .route("/contacts/{id}/field", post(contacts::edit_field))
         .route("/contacts/{id}/activities", post(contacts::log_activity))
-        .route("/companies", get(settings::section))
-        .route("/orders", get(settings::section))
-        .route("/products", get(settings::section))
-        .route("/activities", get(settings::section))
+        .route("/companies", get(companies::list))
+        .route("/companies/new", get(companies::new_form).post(companies::create))
+        .route("/companies/{id}", get(companies::show))
+        .route("/companies/{id}/edit", get(companies::edit_form).post(companies::update))
+        .route("/orders", get(orders::list))
+        .route("/orders/new", get(orders::new_form).post(orders::create))
+        .route("/orders/{id}", get(orders::show))
+        .route("/orders/{id}/edit", get(orders::edit_form).post(orders::update))
+        .route("/products", get(products::list))
+        .route("/products/new", get(products::new_form).post(products::create))
+        .route("/products/{id}", get(products::show))
+        .route("/products/{id}/edit", get(products::edit_form).post(products::update))
+        .route("/activities", get(activities::list))
+        .route("/activities/new", get(activities::new_activity).post(activities::create_activity))
+        .route("/activities/{id}/edit", get(activities::edit_activity).post(activities::update_activity))
+        .route("/tasks", get(activities::tasks))
+        .route("/tasks/new", get(activities::new_task).post(activities::create_task))
+        .route("/tasks/{id}/edit", get(activities::edit_task).post(activities::update_task))
         .route("/assets/{file}", get(assets::serve))
         .route_layer(axum::middleware::from_fn(same_origin_writes))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))

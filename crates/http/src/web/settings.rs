@@ -1,4 +1,4 @@
-//! Settings (the language for now) and the sections that are not built yet.
+//! Settings: the language (everyone); users, teams, roles, custom fields and API tokens (admins).
 
 use super::i18n::LANG_COOKIE;
 use super::session::{self, VisitorLocale};
@@ -52,26 +52,4 @@ page!(SettingsPage);
 pub async fn page(w: WebUser, OriginalUri(uri): OriginalUri) -> WebResult<Response> {
     let cx = Cx::for_user(&w, "settings", uri.path(), w.locale.t("nav.settings").to_string());
     Ok(render(StatusCode::OK, &SettingsPage { cx }))
-}
-
-#[derive(askama::Template)]
-#[template(path = "section.html")]
-struct SectionPage {
-    cx: Cx,
-    heading: &'static str,
-}
-page!(SectionPage);
-
-/// Companies, orders, products and activities get their own pages in a later step; until then the navigation
-/// leads to a page that says so, in the user's language.
-pub async fn section(w: WebUser, OriginalUri(uri): OriginalUri) -> WebResult<Response> {
-    let section = match uri.path() {
-        "/companies" => "companies",
-        "/orders" => "orders",
-        "/products" => "products",
-        _ => "activities",
-    };
-    let heading = w.locale.t(&format!("nav.{section}"));
-    let cx = Cx::for_user(&w, section, uri.path(), heading.to_string());
-    Ok(render(StatusCode::OK, &SectionPage { cx, heading }))
 }
