@@ -43,19 +43,20 @@ pub async fn contacts(db: &Db, actor: &Actor, ids: &[Uuid], action: &BulkAction)
         ids.iter().copied().filter(|id| seen.insert(*id)).collect()
     };
     if ids.is_empty() {
-        return Err(StoreError::from(ValidationErrors::from(FieldError::new("ids", "required", "select contacts")))
-            .into());
+        return Err(
+            StoreError::from(ValidationErrors::from(FieldError::new("ids", "required", "select contacts"))).into()
+        );
     }
     if ids.len() > MAX_SELECTION {
-        return Err(StoreError::from(ValidationErrors::from(FieldError::new("ids", "too_many", "at most 500")))
-            .into());
+        return Err(StoreError::from(ValidationErrors::from(FieldError::new("ids", "too_many", "at most 500"))).into());
     }
     if !actor.can_write() {
         return Err(BulkError::Refused(ids));
     }
     let tag = match action {
         BulkAction::AddTag(t) => {
-            let cleaned = clean_tags(std::slice::from_ref(t), "tag").map_err(|e| StoreError::from(ValidationErrors::from(e)))?;
+            let cleaned =
+                clean_tags(std::slice::from_ref(t), "tag").map_err(|e| StoreError::from(ValidationErrors::from(e)))?;
             match cleaned.into_iter().next() {
                 Some(t) => Some(t),
                 None => {

@@ -92,7 +92,8 @@ pub async fn create(db: &Db, input: &CustomFieldInput) -> Result<CustomFieldDef>
 /// Changes a definition's label, options, required flag and position; its object, key and kind stay (stored
 /// values and filters refer to them). The changed definition is validated like a new one.
 pub async fn update(db: &Db, id: Uuid, input: &CustomFieldInput) -> Result<CustomFieldDef> {
-    let mut sql = db.sql("SELECT id, object, key, label, kind, options, required, position FROM custom_fields WHERE id = ");
+    let mut sql =
+        db.sql("SELECT id, object, key, label, kind, options, required, position FROM custom_fields WHERE id = ");
     sql.bind(Arg::Uuid(id));
     let row: Option<DefRow> = db.fetch_optional(sql).await?;
     let current = row.and_then(DefRow::into_def).ok_or(StoreError::NotFound)?;

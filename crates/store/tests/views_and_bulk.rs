@@ -47,10 +47,13 @@ backend_test!(personal_views_are_private_and_shared_views_are_for_everyone, |db:
     .await
     .unwrap();
     assert_eq!(mine.query, "city=北京&tag=vip", "the leading ? is dropped");
-    let shared =
-        saved_views::create(&db, &ada, &NewView { object: "contacts", name: "All", query: "sort=-created_at", shared: true })
-            .await
-            .unwrap();
+    let shared = saved_views::create(
+        &db,
+        &ada,
+        &NewView { object: "contacts", name: "All", query: "sort=-created_at", shared: true },
+    )
+    .await
+    .unwrap();
     let names = |v: Vec<saved_views::SavedView>| v.into_iter().map(|v| v.name).collect::<Vec<_>>();
     assert_eq!(names(saved_views::list(&db, &ada, "contacts").await.unwrap()), vec!["All", "北京 VIP"]);
     assert_eq!(names(saved_views::list(&db, &bob, "contacts").await.unwrap()), vec!["All"]);
@@ -58,9 +61,11 @@ backend_test!(personal_views_are_private_and_shared_views_are_for_everyone, |db:
     assert!(matches!(saved_views::get(&db, &bob, mine.id).await, Err(StoreError::NotFound)));
 
     // Names are unique per owner and list; bad input is a field error.
-    let dup = saved_views::create(&db, &ada, &NewView { object: "contacts", name: "All", query: "", shared: false }).await;
+    let dup =
+        saved_views::create(&db, &ada, &NewView { object: "contacts", name: "All", query: "", shared: false }).await;
     assert!(matches!(dup, Err(StoreError::Duplicate { field: "name" })), "{dup:?}");
-    let blank = saved_views::create(&db, &ada, &NewView { object: "contacts", name: " ", query: "", shared: false }).await;
+    let blank =
+        saved_views::create(&db, &ada, &NewView { object: "contacts", name: " ", query: "", shared: false }).await;
     assert!(matches!(blank, Err(StoreError::Invalid(e)) if e.errors[0].field == "name"));
     let bad = saved_views::create(&db, &ada, &NewView { object: "users", name: "x", query: "", shared: false }).await;
     assert!(matches!(bad, Err(StoreError::Invalid(e)) if e.errors[0].field == "object"));
@@ -124,7 +129,10 @@ backend_test!(users_change_role_team_and_activity, |db: Db| async move {
     assert_eq!((changed.role, changed.team_id), (Role::Manager, Some(team)));
     let r = accounts::set_user_access(&db, u.user_id, Role::Member, Some(Uuid::now_v7())).await;
     assert!(matches!(r, Err(StoreError::Invalid(_))));
-    assert!(matches!(accounts::set_user_access(&db, Uuid::now_v7(), Role::Member, None).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        accounts::set_user_access(&db, Uuid::now_v7(), Role::Member, None).await,
+        Err(StoreError::NotFound)
+    ));
 
     let hash = [7u8; 32];
     let expires = guanxi_core::ids::now() + chrono::Duration::hours(1);

@@ -122,7 +122,9 @@ pub async fn list(
         },
     }
     let mut kinds = vec![Opt::new("", locale.t("activities.any_kind"), &kind)];
-    kinds.extend(ActivityKind::ALL.iter().map(|k| Opt::new(k.as_str(), locale.t(&format!("activity.{}", k.as_str())), &kind)));
+    kinds.extend(
+        ActivityKind::ALL.iter().map(|k| Opt::new(k.as_str(), locale.t(&format!("activity.{}", k.as_str())), &kind)),
+    );
     let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/activities");
     let page = ListPage {
         cx: Cx::for_user(&w, "activities", here, locale.t("activities.title").to_string()),
@@ -153,7 +155,12 @@ pub async fn list(
     Ok(render(StatusCode::OK, &page))
 }
 
-fn activity_row(a: &Activity, names: &HashMap<Uuid, (String, String)>, users: &HashMap<Uuid, String>, locale: Locale) -> Vec<Cell> {
+fn activity_row(
+    a: &Activity,
+    names: &HashMap<Uuid, (String, String)>,
+    users: &HashMap<Uuid, String>,
+    locale: Locale,
+) -> Vec<Cell> {
     let title = a
         .subject
         .clone()
@@ -190,7 +197,10 @@ fn activity_inputs(v: &ActivityForm, locale: Locale) -> Vec<Input> {
         Input::select(
             "kind",
             locale.t("field.kind"),
-            KINDS.iter().map(|k| Opt::new(k.as_str(), locale.t(&format!("activity.{}", k.as_str())), &v.kind)).collect(),
+            KINDS
+                .iter()
+                .map(|k| Opt::new(k.as_str(), locale.t(&format!("activity.{}", k.as_str())), &v.kind))
+                .collect(),
         ),
         Input::text("contact_id", locale.t("field.contact"), v.contact.clone()).hint(locale.t("form.ref_hint")),
         Input::text("company_id", locale.t("field.company"), v.company.clone()),
@@ -240,7 +250,13 @@ fn ref_hidden(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(String, Stri
 }
 
 /// Where to go back to: the contact or company the record belongs to, else the list.
-fn back_to(contact: Option<Uuid>, company: Option<Uuid>, list: &str, label: &'static str, locale: Locale) -> (String, &'static str) {
+fn back_to(
+    contact: Option<Uuid>,
+    company: Option<Uuid>,
+    list: &str,
+    label: &'static str,
+    locale: Locale,
+) -> (String, &'static str) {
     match (contact, company) {
         (Some(c), _) => (format!("/contacts/{c}"), locale.t("action.back")),
         (None, Some(c)) => (format!("/companies/{c}"), locale.t("action.back")),
@@ -274,7 +290,11 @@ pub async fn new_activity(State(state): State<AppState>, w: WebUser, Query(p): Q
     Ok(render(StatusCode::OK, &page))
 }
 
-pub async fn edit_activity(State(state): State<AppState>, w: WebUser, Path(raw_id): Path<String>) -> WebResult<Response> {
+pub async fn edit_activity(
+    State(state): State<AppState>,
+    w: WebUser,
+    Path(raw_id): Path<String>,
+) -> WebResult<Response> {
     let locale = w.locale;
     let id = record_id(&raw_id, &w)?;
     let a = guanxi_store::activities::get(&state.db, &w.actor, id).await.or_page(locale)?;
@@ -302,7 +322,11 @@ pub async fn edit_activity(State(state): State<AppState>, w: WebUser, Path(raw_i
     Ok(render(StatusCode::OK, &page))
 }
 
-pub async fn create_activity(State(state): State<AppState>, w: WebUser, Form(f): Form<Vec<(String, String)>>) -> WebResult<Response> {
+pub async fn create_activity(
+    State(state): State<AppState>,
+    w: WebUser,
+    Form(f): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
     save_activity(&state, &w, None, FormData(f)).await
 }
 
@@ -369,14 +393,21 @@ async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormD
             hidden.push(("version".into(), v.to_string()));
         }
         let back = back_to(contact, company, "/activities", locale.t("activities.title"), locale);
-        render(status, &record_form(w, "activities", heading.to_string(), action.clone(), back, hidden, ins, other, true))
+        render(
+            status,
+            &record_form(w, "activities", heading.to_string(), action.clone(), back, hidden, ins, other, true),
+        )
     };
     let version = current.as_ref().map(|a| f.get("version").parse::<i64>().unwrap_or(a.version));
     let draft = match input.validate(guanxi_core::ids::now()) {
         Ok(d) if errs.is_empty() => d,
         Ok(_) => return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, version, false)),
         Err(e) => {
-            errs.errors.extend(e.errors.into_iter().filter(|x| !(x.field == "contact_id" && x.code == "required" && !f.get("contact_id").is_empty())));
+            errs.errors.extend(
+                e.errors
+                    .into_iter()
+                    .filter(|x| !(x.field == "contact_id" && x.code == "required" && !f.get("contact_id").is_empty())),
+            );
             return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, version, false));
         }
     };
@@ -461,7 +492,10 @@ pub async fn tasks(
         cx: Cx::for_user(&w, "activities", here, locale.t("tasks.title").to_string()),
         heading: locale.t("tasks.title"),
         action: "/tasks",
-        new_links: vec![("/tasks/new".into(), locale.t("tasks.new")), ("/activities".into(), locale.t("activities.title"))],
+        new_links: vec![
+            ("/tasks/new".into(), locale.t("tasks.new")),
+            ("/activities".into(), locale.t("activities.title")),
+        ],
         filters: vec![
             Input::select(
                 "state",
@@ -506,7 +540,11 @@ async fn task_inputs(state: &AppState, w: &WebUser, v: &TaskForm) -> WebResult<V
     let locale = w.locale;
     let users = guanxi_store::accounts::list_users(&state.db).await.or_page(locale)?;
     let assignee = if v.assignee.is_empty() { w.user.id.to_string() } else { v.assignee.clone() };
-    let opts = users.iter().filter(|u| u.active).map(|u| Opt::new(u.id.to_string(), u.display_name.clone(), &assignee)).collect();
+    let opts = users
+        .iter()
+        .filter(|u| u.active)
+        .map(|u| Opt::new(u.id.to_string(), u.display_name.clone(), &assignee))
+        .collect();
     Ok(vec![
         Input::text("title", locale.t("field.title"), v.title.clone()).required(),
         Input::new("due_at", locale.t("field.due_at"), "datetime-local", v.due_at.clone()),
@@ -584,7 +622,11 @@ async fn task_values(state: &AppState, w: &WebUser, t: &Task) -> TaskForm {
     }
 }
 
-pub async fn create_task(State(state): State<AppState>, w: WebUser, Form(f): Form<Vec<(String, String)>>) -> WebResult<Response> {
+pub async fn create_task(
+    State(state): State<AppState>,
+    w: WebUser,
+    Form(f): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
     save_task(&state, &w, None, FormData(f)).await
 }
 
@@ -635,7 +677,11 @@ async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData)
         None => ("/tasks/new".to_string(), locale.t("tasks.new")),
     };
     let version = current.as_ref().map(|t| f.get("version").parse::<i64>().unwrap_or(t.version));
-    let failed = async |errors: ValidationErrors, status: StatusCode, version: Option<i64>, conflict: bool| -> WebResult<Response> {
+    let failed = async |errors: ValidationErrors,
+                        status: StatusCode,
+                        version: Option<i64>,
+                        conflict: bool|
+           -> WebResult<Response> {
         let v = TaskForm {
             title: f.get("title").into(),
             notes: f.get("notes").into(),
@@ -657,7 +703,10 @@ async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData)
             hidden.push(("version".into(), v.to_string()));
         }
         let back = back_to(contact, company, "/tasks", locale.t("tasks.title"), locale);
-        Ok(render(status, &record_form(w, "activities", heading.to_string(), action.clone(), back, hidden, ins, other, true)))
+        Ok(render(
+            status,
+            &record_form(w, "activities", heading.to_string(), action.clone(), back, hidden, ins, other, true),
+        ))
     };
     let draft = match input.validate() {
         Ok(d) if errs.is_empty() => d,

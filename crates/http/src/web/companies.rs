@@ -12,12 +12,12 @@ use axum::Form;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use guanxi_core::ValidationErrors;
 use guanxi_core::access::Visibility;
 use guanxi_core::company::{Company, CompanyInput, SizeBand};
 use guanxi_core::contact::PostalAddress;
 use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
-use guanxi_core::filter::{COMPANY_FIELDS, CONTACT_FIELDS, ORDER_FIELDS, parse_list_query, ListParams};
-use guanxi_core::ValidationErrors;
+use guanxi_core::filter::{COMPANY_FIELDS, CONTACT_FIELDS, ListParams, ORDER_FIELDS, parse_list_query};
 use guanxi_store::StoreError;
 use guanxi_store::activities::TimelineParent;
 use uuid::Uuid;
@@ -36,8 +36,12 @@ pub fn visibility_options(current: &str, locale: super::Locale) -> Vec<Opt> {
 // ---------------------------------------------------------------------------------------------------------------
 // List
 
-const SORTS: [(&str, &str); 4] =
-    [("", "contacts.sort.default"), ("name", "contacts.sort.name"), ("-created_at", "contacts.sort.newest"), ("address.city", "contacts.sort.city")];
+const SORTS: [(&str, &str); 4] = [
+    ("", "contacts.sort.default"),
+    ("name", "contacts.sort.name"),
+    ("-created_at", "contacts.sort.newest"),
+    ("address.city", "contacts.sort.city"),
+];
 
 pub async fn list(
     State(state): State<AppState>,
@@ -180,7 +184,8 @@ pub async fn show(
             .await
             .or_page(locale)?;
     let older_url = next.map(|(t, eid)| {
-        let before = form_urlencoded::byte_serialize(format!("{}_{eid}", t.to_rfc3339()).as_bytes()).collect::<String>();
+        let before =
+            form_urlencoded::byte_serialize(format!("{}_{eid}", t.to_rfc3339()).as_bytes()).collect::<String>();
         format!("/companies/{id}?before={before}#timeline")
     });
 
@@ -201,7 +206,10 @@ pub async fn show(
         .iter()
         .map(|o| {
             vec![
-                Cell::link(o.number.clone().unwrap_or_else(|| locale.t("orders.no_number").to_string()), format!("/orders/{}", o.id)),
+                Cell::link(
+                    o.number.clone().unwrap_or_else(|| locale.t("orders.no_number").to_string()),
+                    format!("/orders/{}", o.id),
+                ),
                 Cell::nowrap(locale.date(o.ordered_at.date_naive())),
                 Cell::nowrap(locale.money(o.total_minor, &o.currency)),
                 Cell::text(locale.t(&format!("order.status.{}", o.status.as_str()))),
@@ -228,7 +236,11 @@ pub async fn show(
             (locale.t("field.size_band"), c.size_band.map(|s| s.as_str().to_string()).unwrap_or_default(), None),
             (locale.t("field.province"), c.address.province.clone().unwrap_or_default(), None),
             (locale.t("field.owner"), c.owner_id.and_then(|o| users.get(&o).cloned()).unwrap_or_default(), None),
-            (locale.t("field.visibility"), locale.t(&format!("visibility.{}", c.visibility.as_str())).to_string(), None),
+            (
+                locale.t("field.visibility"),
+                locale.t(&format!("visibility.{}", c.visibility.as_str())).to_string(),
+                None,
+            ),
             (locale.t("field.updated_at"), locale.date(c.updated_at.date_naive()), None),
         ],
         actions: vec![
@@ -241,7 +253,12 @@ pub async fn show(
             Section {
                 id: "contacts",
                 heading: locale.t("nav.contacts"),
-                columns: vec![locale.t("field.name"), locale.t("field.job_title"), locale.t("field.email"), locale.t("field.phone")],
+                columns: vec![
+                    locale.t("field.name"),
+                    locale.t("field.job_title"),
+                    locale.t("field.email"),
+                    locale.t("field.phone"),
+                ],
                 rows: contact_rows,
                 empty: locale.t("contacts.empty"),
                 links: contact_links,
@@ -249,7 +266,12 @@ pub async fn show(
             Section {
                 id: "orders",
                 heading: locale.t("nav.orders"),
-                columns: vec![locale.t("field.number"), locale.t("field.ordered_at"), locale.t("field.total"), locale.t("field.status")],
+                columns: vec![
+                    locale.t("field.number"),
+                    locale.t("field.ordered_at"),
+                    locale.t("field.total"),
+                    locale.t("field.status"),
+                ],
                 rows: order_rows,
                 empty: locale.t("orders.empty"),
                 links: order_links,
@@ -286,8 +308,13 @@ fn inputs(c: Option<&Company>, f: Option<&FormData>, defs: &[CustomFieldDef], w:
             locale.t("field.province"),
             val("address_province", c.and_then(|c| c.address.province.as_deref())),
         ),
-        Input::text("address_city", locale.t("field.city"), val("address_city", c.and_then(|c| c.address.city.as_deref()))),
-        Input::text("tags", locale.t("field.tags"), val("tags", tags.as_deref())).hint(locale.t("form.comma_separated")),
+        Input::text(
+            "address_city",
+            locale.t("field.city"),
+            val("address_city", c.and_then(|c| c.address.city.as_deref())),
+        ),
+        Input::text("tags", locale.t("field.tags"), val("tags", tags.as_deref()))
+            .hint(locale.t("form.comma_separated")),
         Input::select("visibility", locale.t("field.visibility"), visibility_options(&vis, locale)),
     ];
     let empty = serde_json::Map::new();
@@ -295,7 +322,13 @@ fn inputs(c: Option<&Company>, f: Option<&FormData>, defs: &[CustomFieldDef], w:
     out
 }
 
-fn form_page(w: &WebUser, c: Option<&Company>, inputs: Vec<Input>, other: Vec<&'static str>, has_errors: bool) -> FormPage {
+fn form_page(
+    w: &WebUser,
+    c: Option<&Company>,
+    inputs: Vec<Input>,
+    other: Vec<&'static str>,
+    has_errors: bool,
+) -> FormPage {
     let locale = w.locale;
     let (heading, action, back, hidden) = match c {
         Some(c) => (
@@ -341,7 +374,11 @@ fn read_input(f: &FormData, defs: &[CustomFieldDef], errs: &mut ValidationErrors
         domain: f.opt("domain"),
         industry: f.opt("industry"),
         size_band,
-        address: PostalAddress { province: f.opt("address_province"), city: f.opt("address_city"), ..Default::default() },
+        address: PostalAddress {
+            province: f.opt("address_province"),
+            city: f.opt("address_city"),
+            ..Default::default()
+        },
         tags: super::contacts::split_tags(f.get("tags")),
         owner_id: None,
         visibility,
@@ -364,7 +401,11 @@ pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): 
     Ok(render(StatusCode::OK, &form_page(&w, Some(&c), inputs(Some(&c), None, &defs, &w), vec![], false)))
 }
 
-pub async fn create(State(state): State<AppState>, w: WebUser, Form(f): Form<Vec<(String, String)>>) -> WebResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    w: WebUser,
+    Form(f): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
     save(&state, &w, None, FormData(f)).await
 }
 
@@ -420,7 +461,8 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         Ok(c) => Ok(see_other(&format!("/companies/{}?saved=1", c.id))),
         Err(StoreError::Invalid(e)) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
         Err(StoreError::VersionMismatch { .. }) => {
-            let fresh = guanxi_store::companies::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
+            let fresh =
+                guanxi_store::companies::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
             Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(&fresh)))
         }
         Err(e) => Err(WebError::store(e, locale)),

@@ -40,7 +40,12 @@ pub struct Input {
 }
 
 impl Input {
-    pub fn new(name: impl Into<String>, label: impl Into<String>, kind: &'static str, value: impl Into<String>) -> Input {
+    pub fn new(
+        name: impl Into<String>,
+        label: impl Into<String>,
+        kind: &'static str,
+        value: impl Into<String>,
+    ) -> Input {
         Input {
             name: name.into(),
             label: label.into(),
@@ -309,7 +314,13 @@ pub fn custom_inputs(
             let stored = match current.get(&d.key) {
                 None | Some(Value::Null) => String::new(),
                 Some(Value::String(s)) => s.clone(),
-                Some(Value::Bool(b)) => if *b { "1".into() } else { String::new() },
+                Some(Value::Bool(b)) => {
+                    if *b {
+                        "1".into()
+                    } else {
+                        String::new()
+                    }
+                }
                 Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
                 Some(Value::Object(o)) => match (o.get("amount_minor").and_then(Value::as_i64), o.get("currency")) {
                     (Some(m), Some(Value::String(c))) => guanxi_core::money::Currency::parse(c, "")
@@ -368,9 +379,7 @@ pub fn custom_values(
                 Some(m) => serde_json::json!({"amount_minor": m, "currency": "CNY"}),
                 None => Value::String(raw.to_string()),
             },
-            K::MultiSelect => Value::Array(
-                super::contacts::split_tags(raw).into_iter().map(Value::String).collect(),
-            ),
+            K::MultiSelect => Value::Array(super::contacts::split_tags(raw).into_iter().map(Value::String).collect()),
             _ => Value::String(raw.to_string()),
         };
         out.insert(d.key.clone(), v);
@@ -436,7 +445,9 @@ pub async fn ref_label(state: &AppState, w: &WebUser, kind: RefKind, id: Option<
         RefKind::Contact => {
             guanxi_store::contacts::get(&state.db, &w.actor, id).await.map(|c| c.display_name).unwrap_or_default()
         }
-        RefKind::Company => guanxi_store::companies::get(&state.db, &w.actor, id).await.map(|c| c.name).unwrap_or_default(),
+        RefKind::Company => {
+            guanxi_store::companies::get(&state.db, &w.actor, id).await.map(|c| c.name).unwrap_or_default()
+        }
     }
 }
 

@@ -90,7 +90,9 @@ pub async fn list(
     }
     let sort = raw.sort.clone().unwrap_or_default();
     let mut status_opts = vec![Opt::new("", locale.t("orders.any_status"), &status)];
-    status_opts.extend(STATUSES.iter().map(|s| Opt::new(s.as_str(), locale.t(&format!("order.status.{}", s.as_str())), &status)));
+    status_opts.extend(
+        STATUSES.iter().map(|s| Opt::new(s.as_str(), locale.t(&format!("order.status.{}", s.as_str())), &status)),
+    );
     let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/orders");
     let page = ListPage {
         cx: Cx::for_user(&w, "orders", here, locale.t("orders.title").to_string()),
@@ -100,7 +102,11 @@ pub async fn list(
         filters: vec![
             Input::text("number", locale.t("field.number"), number),
             Input::select("status", locale.t("field.status"), status_opts),
-            Input::select("sort", locale.t("contacts.sort"), SORTS.iter().map(|(v, k)| Opt::new(*v, locale.t(k), &sort)).collect()),
+            Input::select(
+                "sort",
+                locale.t("contacts.sort"),
+                SORTS.iter().map(|(v, k)| Opt::new(*v, locale.t(k), &sort)).collect(),
+            ),
         ],
         errors,
         total,
@@ -121,7 +127,10 @@ pub async fn list(
 
 fn order_row(o: &Order, names: &HashMap<Uuid, String>, locale: Locale) -> Vec<Cell> {
     vec![
-        Cell::link(o.number.clone().unwrap_or_else(|| locale.t("orders.no_number").to_string()), format!("/orders/{}", o.id)),
+        Cell::link(
+            o.number.clone().unwrap_or_else(|| locale.t("orders.no_number").to_string()),
+            format!("/orders/{}", o.id),
+        ),
         Cell::link(names.get(&o.contact_id).cloned().unwrap_or_default(), format!("/contacts/{}", o.contact_id)),
         Cell::nowrap(locale.datetime(o.ordered_at)),
         Cell::nowrap(locale.money(o.total_minor, &o.currency)),
@@ -222,7 +231,12 @@ struct FormState<'a> {
     lines: usize,
 }
 
-fn inputs(s: &FormState<'_>, defs: &[CustomFieldDef], products: &[Product], locale: Locale) -> (Vec<Input>, Vec<(String, Vec<Input>)>) {
+fn inputs(
+    s: &FormState<'_>,
+    defs: &[CustomFieldDef],
+    products: &[Product],
+    locale: Locale,
+) -> (Vec<Input>, Vec<(String, Vec<Input>)>) {
     let o = s.order;
     let val = |name: &str, stored: String| match s.posted {
         Some(f) => f.get(name).to_string(),
@@ -231,7 +245,11 @@ fn inputs(s: &FormState<'_>, defs: &[CustomFieldDef], products: &[Product], loca
     let status = val("status", o.map(|o| o.status.as_str()).unwrap_or("paid").to_string());
     let currency = o.map(|o| o.currency).unwrap_or(Currency::CNY);
     let mut out = vec![
-        Input::text("number", locale.t("field.number"), val("number", o.and_then(|o| o.number.clone()).unwrap_or_default())),
+        Input::text(
+            "number",
+            locale.t("field.number"),
+            val("number", o.and_then(|o| o.number.clone()).unwrap_or_default()),
+        ),
         Input::text("contact_id", locale.t("field.contact"), val("contact_id", s.contact_label.clone()))
             .required()
             .hint(locale.t("form.ref_hint")),
@@ -239,7 +257,10 @@ fn inputs(s: &FormState<'_>, defs: &[CustomFieldDef], products: &[Product], loca
         Input::select(
             "status",
             locale.t("field.status"),
-            STATUSES.iter().map(|st| Opt::new(st.as_str(), locale.t(&format!("order.status.{}", st.as_str())), &status)).collect(),
+            STATUSES
+                .iter()
+                .map(|st| Opt::new(st.as_str(), locale.t(&format!("order.status.{}", st.as_str())), &status))
+                .collect(),
         ),
         Input::text("currency", locale.t("field.currency"), val("currency", currency.as_str().to_string())),
         Input::new(
@@ -263,7 +284,11 @@ fn inputs(s: &FormState<'_>, defs: &[CustomFieldDef], products: &[Product], loca
         let product = lval("product_id", stored.and_then(|l| l.product_id).map(|p| p.to_string()).unwrap_or_default());
         let mut opts = vec![Opt::new("", locale.t("orders.no_product"), &product)];
         opts.extend(products.iter().map(|p| {
-            Opt::new(p.id.to_string(), format!("{} · {}", p.name, locale.money(p.list_price_minor, &p.currency)), &product)
+            Opt::new(
+                p.id.to_string(),
+                format!("{} · {}", p.name, locale.money(p.list_price_minor, &p.currency)),
+                &product,
+            )
         }));
         // A line's product may be off sale now: keep it selectable.
         if let Some(pid) = stored.and_then(|l| l.product_id)
@@ -274,19 +299,55 @@ fn inputs(s: &FormState<'_>, defs: &[CustomFieldDef], products: &[Product], loca
         groups.push((
             locale.t1("orders.line_n", &(i + 1).to_string()),
             vec![
-                Input { options: opts, ..Input::new(name("product_id"), locale.t("field.product"), "select", product.clone()) },
-                Input::text(&name("description"), locale.t("field.description"), lval("description", stored.map(|l| l.description.clone()).unwrap_or_default())),
-                Input::new(name("quantity"), locale.t("field.quantity"), "number", lval("quantity", stored.map(|l| l.quantity.to_string()).unwrap_or_default())),
-                Input::money(&name("unit_price_minor"), locale.t("field.unit_price"), lval("unit_price_minor", stored.map(|l| format_minor(l.unit_price_minor, currency)).unwrap_or_default()))
-                    .hint(locale.t("orders.price_hint")),
-                Input::money(&name("discount_minor"), locale.t("field.discount"), lval("discount_minor", stored.filter(|l| l.discount_minor > 0).map(|l| format_minor(l.discount_minor, currency)).unwrap_or_default())),
+                Input {
+                    options: opts,
+                    ..Input::new(name("product_id"), locale.t("field.product"), "select", product.clone())
+                },
+                Input::text(
+                    &name("description"),
+                    locale.t("field.description"),
+                    lval("description", stored.map(|l| l.description.clone()).unwrap_or_default()),
+                ),
+                Input::new(
+                    name("quantity"),
+                    locale.t("field.quantity"),
+                    "number",
+                    lval("quantity", stored.map(|l| l.quantity.to_string()).unwrap_or_default()),
+                ),
+                Input::money(
+                    &name("unit_price_minor"),
+                    locale.t("field.unit_price"),
+                    lval(
+                        "unit_price_minor",
+                        stored.map(|l| format_minor(l.unit_price_minor, currency)).unwrap_or_default(),
+                    ),
+                )
+                .hint(locale.t("orders.price_hint")),
+                Input::money(
+                    &name("discount_minor"),
+                    locale.t("field.discount"),
+                    lval(
+                        "discount_minor",
+                        stored
+                            .filter(|l| l.discount_minor > 0)
+                            .map(|l| format_minor(l.discount_minor, currency))
+                            .unwrap_or_default(),
+                    ),
+                ),
             ],
         ));
     }
     (out, groups)
 }
 
-fn form_page(w: &WebUser, o: Option<&Order>, inputs: (Vec<Input>, Vec<(String, Vec<Input>)>), hidden: Vec<(String, String)>, other: Vec<&'static str>, has_errors: bool) -> FormPage {
+fn form_page(
+    w: &WebUser,
+    o: Option<&Order>,
+    inputs: (Vec<Input>, Vec<(String, Vec<Input>)>),
+    hidden: Vec<(String, String)>,
+    other: Vec<&'static str>,
+    has_errors: bool,
+) -> FormPage {
     let locale = w.locale;
     let (heading, action, back) = match o {
         Some(o) => (
@@ -367,7 +428,11 @@ fn ref_hidden(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(String, Stri
     out
 }
 
-pub async fn create(State(state): State<AppState>, w: WebUser, Form(f): Form<Vec<(String, String)>>) -> WebResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    w: WebUser,
+    Form(f): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
     save(&state, &w, None, FormData(f)).await
 }
 
@@ -420,7 +485,13 @@ fn read_lines(f: &FormData, count: usize, digits: u32, errs: &mut ValidationErro
         }
         out.push((
             i,
-            OrderLineInput { product_id, description: (!description.is_empty()).then_some(description), quantity, unit_price_minor, discount_minor },
+            OrderLineInput {
+                product_id,
+                description: (!description.is_empty()).then_some(description),
+                quantity,
+                unit_price_minor,
+                discount_minor,
+            },
         ));
     }
     out
@@ -458,7 +529,13 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
     }
     let lines = read_lines(&f, line_count, currency.minor_digits(), &mut errs);
     let rerender = |errors: ValidationErrors, status: StatusCode, lines: usize, conflict: Option<&Order>| {
-        let s = FormState { order: current.as_ref(), posted: Some(&f), contact_label: String::new(), company_label: String::new(), lines };
+        let s = FormState {
+            order: current.as_ref(),
+            posted: Some(&f),
+            contact_label: String::new(),
+            company_label: String::new(),
+            lines,
+        };
         let (mut ins, mut groups) = inputs(&s, &defs, &products, locale);
         let mut refs: Vec<&mut Input> = ins.iter_mut().chain(groups.iter_mut().flat_map(|g| g.1.iter_mut())).collect();
         let mut other = attach_errors(&mut refs, &errors, locale);

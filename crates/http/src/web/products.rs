@@ -186,7 +186,13 @@ fn inputs(p: Option<&Product>, f: Option<&FormData>, defs: &[CustomFieldDef], w:
     };
     let active = match f {
         Some(f) => f.get("active").to_string(),
-        None => if p.is_none_or(|p| p.active) { "1".into() } else { String::new() },
+        None => {
+            if p.is_none_or(|p| p.active) {
+                "1".into()
+            } else {
+                String::new()
+            }
+        }
     };
     let mut out = vec![
         Input::text("sku", locale.t("field.sku"), val("sku", p.map(|p| p.sku.clone()))).required(),
@@ -197,7 +203,11 @@ fn inputs(p: Option<&Product>, f: Option<&FormData>, defs: &[CustomFieldDef], w:
             locale.t("field.list_price"),
             val("list_price_minor", p.map(|p| format_minor(p.list_price_minor, p.currency))),
         ),
-        Input::text("currency", locale.t("field.currency"), val("currency", Some(p.map(|p| p.currency.as_str().to_string()).unwrap_or_else(|| "CNY".into())))),
+        Input::text(
+            "currency",
+            locale.t("field.currency"),
+            val("currency", Some(p.map(|p| p.currency.as_str().to_string()).unwrap_or_else(|| "CNY".into()))),
+        ),
         Input::new("active", locale.t("field.active"), "checkbox", active),
     ];
     let empty = serde_json::Map::new();
@@ -205,7 +215,13 @@ fn inputs(p: Option<&Product>, f: Option<&FormData>, defs: &[CustomFieldDef], w:
     out
 }
 
-fn form_page(w: &WebUser, p: Option<&Product>, inputs: Vec<Input>, other: Vec<&'static str>, has_errors: bool) -> FormPage {
+fn form_page(
+    w: &WebUser,
+    p: Option<&Product>,
+    inputs: Vec<Input>,
+    other: Vec<&'static str>,
+    has_errors: bool,
+) -> FormPage {
     let locale = w.locale;
     let (heading, action, back, hidden) = match p {
         Some(p) => (
@@ -253,7 +269,11 @@ pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): 
     Ok(render(StatusCode::OK, &form_page(&w, Some(&p), inputs(Some(&p), None, &defs, &w), vec![], false)))
 }
 
-pub async fn create(State(state): State<AppState>, w: WebUser, Form(f): Form<Vec<(String, String)>>) -> WebResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    w: WebUser,
+    Form(f): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
     save(&state, &w, None, FormData(f)).await
 }
 
@@ -327,7 +347,8 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
             Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None))
         }
         Err(StoreError::VersionMismatch { .. }) => {
-            let fresh = guanxi_store::products::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
+            let fresh =
+                guanxi_store::products::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
             Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(&fresh)))
         }
         Err(e) => Err(WebError::store(e, locale)),

@@ -5,6 +5,7 @@
 mod client;
 
 mod helpers;
+mod records;
 
 use guanxi_core::access::Role;
 use helpers::{Browser, TestApp, location};
