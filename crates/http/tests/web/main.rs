@@ -6,6 +6,7 @@ mod client;
 
 mod helpers;
 mod records;
+mod settings;
 
 use guanxi_core::access::Role;
 use helpers::{Browser, TestApp, location};
