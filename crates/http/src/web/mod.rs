@@ -9,6 +9,7 @@
 mod activities;
 pub mod assets;
 mod companies;
+mod contact_list;
 mod contacts;
 mod form;
 pub mod i18n;
@@ -54,7 +55,10 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/search", get(search::page))
         .route("/search/suggest", get(search::suggest))
-        .route("/contacts", get(contacts::list))
+        .route("/contacts", get(contact_list::list))
+        .route("/contacts/bulk", post(contact_list::bulk))
+        .route("/contacts/views", post(contact_list::save_view))
+        .route("/contacts/views/{id}/delete", post(contact_list::delete_view))
         .route("/contacts/new", get(contacts::new_form).post(contacts::create))
         .route("/contacts/{id}", get(contacts::show))
         .route("/contacts/{id}/field", post(contacts::edit_field))

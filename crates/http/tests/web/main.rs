@@ -4,6 +4,7 @@
 #[path = "../support/client.rs"]
 mod client;
 
+mod contact_list;
 mod helpers;
 mod records;
 mod settings;

@@ -184,7 +184,7 @@ web_test!(api_tokens_are_shown_once_and_can_be_revoked, |app: &TestApp| async mo
             let client = crate::client::Client::new();
             client
                 .get(format!("{addr}/api/v1/me"))
-                .header("authorization", &format!("Bearer {token}"))
+                .header("authorization", format!("Bearer {token}"))
                 .send()
                 .await
                 .unwrap()
