@@ -1,6 +1,7 @@
 //! Project chores that are programs rather than shell one-liners: `cargo xtask <task>`.
 
 mod bench_api;
+mod bench_ui;
 
 use clap::{Parser, Subcommand};
 
@@ -22,10 +23,13 @@ enum Task {
 enum Bench {
     /// The JSON API end to end: bulk load, reads, lists and searches against a release server.
     Api(bench_api::ApiArgs),
+    /// The web UI: server time of the contact page and the filtered contacts list at N contacts.
+    Ui(bench_ui::UiArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Bench(Bench::Api(args)) => bench_api::run(args),
+        Task::Bench(Bench::Ui(args)) => bench_ui::run(args),
     }
 }

@@ -5,10 +5,10 @@
 //! bulk load through `POST /api/v1/contacts/batch` → timed load phases (trivial endpoint, GET by id, list,
 //! four searches) → memory → stop and clean up (guards, also on error or Ctrl-C).
 
-mod dataset;
-mod http;
+pub(crate) mod dataset;
+pub(crate) mod http;
 mod report;
-mod server;
+pub(crate) mod server;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
@@ -52,7 +52,7 @@ pub struct ApiArgs {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-enum BackendChoice {
+pub(crate) enum BackendChoice {
     Sqlite,
     Postgres,
     Both,
@@ -102,7 +102,7 @@ pub struct BackendReport {
     pub load_average: (String, String),
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
@@ -281,7 +281,7 @@ async fn bench_server(
     })
 }
 
-async fn wait_ready(srv: &mut Server) -> Result<()> {
+pub(crate) async fn wait_ready(srv: &mut Server) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         srv.check_alive()?;
@@ -300,8 +300,8 @@ async fn wait_ready(srv: &mut Server) -> Result<()> {
 
 /// Known records to aim the read phases at.
 #[derive(Default)]
-struct Sample {
-    ids: Vec<String>,
+pub(crate) struct Sample {
+    pub(crate) ids: Vec<String>,
     emails: Vec<String>,
     phone_suffixes: Vec<String>,
 }
@@ -330,7 +330,7 @@ struct Number {
 
 const BATCH: u64 = 1000;
 
-async fn load_contacts(
+pub(crate) async fn load_contacts(
     addr: SocketAddr,
     token: &str,
     contacts: u64,

@@ -83,6 +83,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/edit", get(activities::edit_task).post(activities::update_task))
         .route("/assets/{file}", get(assets::serve))
         .route_layer(axum::middleware::from_fn(same_origin_writes))
+        .route_layer(axum::middleware::from_fn(server_timing))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -98,6 +99,18 @@ async fn same_origin_writes(req: Request, next: Next) -> Response {
 }
 
 pub use crate::auth::is_same_origin;
+
+/// `Server-Timing: app;dur=<ms>`: the time the server spent on a page (handler, queries and rendering, not the
+/// network), for browser dev tools and for `cargo xtask bench ui`.
+async fn server_timing(req: Request, next: Next) -> Response {
+    let start = std::time::Instant::now();
+    let mut resp = next.run(req).await;
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
+        resp.headers_mut().insert("server-timing", v);
+    }
+    resp
+}
 
 /// What every page's layout needs: language, signed-in user, active section, asset URLs.
 pub struct Cx {
