@@ -218,3 +218,51 @@ test("a member cannot open another team's private contact by URL", async () => {
   assert.equal(await page.textContent("h1"), "找不到页面");
   assert.ok(!(await page.content()).includes("Private Pat"));
 });
+
+test("creates a company: a field error first, then its own page", async () => {
+  const page = await newPage({ width: 375 });
+  await login(page);
+  await page.click(".mainnav a[href='/companies']");
+  assert.equal(await page.textContent("h1"), "公司");
+  await page.click("a.button.primary[href='/companies/new']");
+  await page.fill("#f-address_city", "杭州");
+  await page.click(".form-actions button[type=submit]");
+  assert.equal(await page.getAttribute("#f-name", "aria-invalid"), "true");
+  assert.equal(await page.textContent("#f-name-error"), "此项必填");
+  assert.equal(await page.inputValue("#f-address_city"), "杭州", "the other values are kept");
+  const name = `西湖茶业 ${Date.now()}`;
+  await page.fill("#f-name", name);
+  await page.fill("#f-industry", "茶叶");
+  await Promise.all([page.waitForURL(/\/companies\/[0-9a-f-]{36}\?saved=1$/), page.click(".form-actions button[type=submit]")]);
+  assert.equal(await page.textContent("h1"), name);
+  assert.equal(await page.textContent("p.alert.info"), "已保存。");
+  assert.equal(await page.textContent("#contacts-h"), "联系人");
+  assert.equal(await page.textContent("#timeline-h"), "时间线");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+  // The new company is found by the global search and listed.
+  await page.goto(`${BASE}/companies?industry=${encodeURIComponent("茶叶")}`);
+  assert.ok(await page.locator("table.list tbody th a", { hasText: name }).count(), "listed");
+});
+
+test("bulk-tags two contacts from the list", async () => {
+  const page = await newPage({ width: 375 });
+  await login(page);
+  await page.goto(`${BASE}/contacts?sort=-created_at`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the list is ${overflow}px wider than the screen`);
+  const tag = `展会${Date.now()}`;
+  const boxes = page.locator("table.list tbody td.select input[type=checkbox]");
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await page.selectOption("#bulk-action", "tag");
+  await page.fill("#bulk-tag", tag);
+  await Promise.all([page.waitForURL(/bulk_done=2/), page.click(".bulk-bar button[type=submit]")]);
+  assert.equal(await page.textContent("#list-notice"), "已修改 2 位联系人。");
+  await page.goto(`${BASE}/contacts?tag=${encodeURIComponent(tag)}`);
+  assert.equal(await page.textContent("#contacts-total"), "共 2 位联系人");
+  // Saving this view makes it one click away.
+  await page.fill("#view-name", tag);
+  await Promise.all([page.waitForURL(/view_saved=1/), page.click(".save-view button[type=submit]")]);
+  assert.equal(await page.textContent(".views a[aria-current=page]"), tag);
+});

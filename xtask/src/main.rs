@@ -2,6 +2,7 @@
 
 mod bench_api;
 mod bench_dedup;
+mod bench_ui;
 
 use clap::{Parser, Subcommand};
 
@@ -25,11 +26,14 @@ enum Bench {
     Api(bench_api::ApiArgs),
     /// The duplicate scan: N synthetic contacts loaded through the API, then one timed contact scan.
     Dedup(bench_dedup::DedupArgs),
+    /// The web UI: server time of the contact page and the filtered contacts list at N contacts.
+    Ui(bench_ui::UiArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Bench(Bench::Api(args)) => bench_api::run(args),
         Task::Bench(Bench::Dedup(args)) => bench_dedup::run(args),
+        Task::Bench(Bench::Ui(args)) => bench_ui::run(args),
     }
 }

@@ -161,6 +161,54 @@ pub async fn set_user_password(db: &Db, id: Uuid, password_hash: &str) -> Result
     Ok(())
 }
 
+/// Sets a user's role and team (admins only; checked by the caller). An unknown team is a field error.
+pub async fn set_user_access(db: &Db, id: Uuid, role: Role, team_id: Option<Uuid>) -> Result<User> {
+    let mut tx = db.begin().await?;
+    if let Some(t) = team_id {
+        let mut sql = tx.sql("SELECT 1 FROM teams WHERE id = ");
+        sql.bind(Arg::Uuid(t));
+        if tx.fetch_optional::<(i32,)>(sql).await?.is_none() {
+            return Err(guanxi_core::ValidationErrors::from(guanxi_core::FieldError::new(
+                "team_id",
+                "not_found",
+                "no such team",
+            ))
+            .into());
+        }
+    }
+    let mut sql = tx.sql("UPDATE users SET role = ");
+    sql.bind(Arg::Text(role.as_str().into())).push(", team_id = ");
+    match team_id {
+        Some(t) => sql.bind(Arg::Uuid(t)),
+        None => sql.push("NULL"),
+    };
+    sql.push(", updated_at = ").bind(Arg::Ts(guanxi_core::ids::now())).push(" WHERE id = ").bind(Arg::Uuid(id));
+    if tx.execute(sql).await? == 0 {
+        return Err(StoreError::NotFound);
+    }
+    tx.commit().await?;
+    get_user(db, id).await
+}
+
+/// Deactivates (or reactivates) a user. A deactivated user's sessions and tokens stop working at once (both
+/// lookups require an active user) and its sessions are removed.
+pub async fn set_user_active(db: &Db, id: Uuid, active: bool) -> Result<User> {
+    let mut tx = db.begin().await?;
+    let mut sql = tx.sql("UPDATE users SET active = ");
+    sql.bind(Arg::Bool(active)).push(", updated_at = ").bind(Arg::Ts(guanxi_core::ids::now()));
+    sql.push(" WHERE id = ").bind(Arg::Uuid(id));
+    if tx.execute(sql).await? == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if !active {
+        let mut del = tx.sql("DELETE FROM sessions WHERE user_id = ");
+        del.bind(Arg::Uuid(id));
+        tx.execute(del).await?;
+    }
+    tx.commit().await?;
+    get_user(db, id).await
+}
+
 pub async fn set_user_locale(db: &Db, id: Uuid, locale: &str) -> Result<()> {
     let mut sql = db.sql("UPDATE users SET locale = ");
     sql.bind(Arg::Text(locale.to_string())).push(" WHERE id = ").bind(Arg::Uuid(id));

@@ -89,6 +89,44 @@ pub async fn create(db: &Db, input: &CustomFieldInput) -> Result<CustomFieldDef>
     })
 }
 
+/// Changes a definition's label, options, required flag and position; its object, key and kind stay (stored
+/// values and filters refer to them). The changed definition is validated like a new one.
+pub async fn update(db: &Db, id: Uuid, input: &CustomFieldInput) -> Result<CustomFieldDef> {
+    let mut sql =
+        db.sql("SELECT id, object, key, label, kind, options, required, position FROM custom_fields WHERE id = ");
+    sql.bind(Arg::Uuid(id));
+    let row: Option<DefRow> = db.fetch_optional(sql).await?;
+    let current = row.and_then(DefRow::into_def).ok_or(StoreError::NotFound)?;
+    let merged = CustomFieldInput {
+        object: current.object,
+        key: current.key.clone(),
+        kind: current.kind,
+        label: input.label.clone(),
+        options: input.options.clone(),
+        required: input.required,
+        position: input.position,
+    };
+    merged.validate()?;
+    let mut tx = db.begin().await?;
+    let mut sql = tx.sql("UPDATE custom_fields SET label = ");
+    sql.bind(Arg::Text(merged.label.trim().to_string())).push(", options = ");
+    sql.bind(Arg::Text(serde_json::to_string(&merged.options).unwrap_or_else(|_| "[]".into())));
+    sql.push(crate::contacts::json_cast(tx.dialect()));
+    sql.push(", required = ").bind(Arg::Bool(merged.required));
+    sql.push(", position = ").bind(Arg::I64(merged.position as i64));
+    sql.push(" WHERE id = ").bind(Arg::Uuid(id));
+    tx.execute(sql).await?;
+    tx.commit().await?;
+    db.custom_fields.clear();
+    Ok(CustomFieldDef {
+        label: merged.label.trim().to_string(),
+        options: merged.options,
+        required: merged.required,
+        position: merged.position,
+        ..current
+    })
+}
+
 /// Removes a definition; values already stored in records stay in their JSON until the record is next saved.
 pub async fn delete(db: &Db, id: Uuid) -> Result<()> {
     let mut sql = db.sql("DELETE FROM custom_fields WHERE id = ");

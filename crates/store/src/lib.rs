@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod analytics;
+pub mod bulk;
 pub mod companies;
 pub mod contacts;
 pub mod custom_fields;
@@ -19,6 +20,7 @@ pub mod merges;
 pub mod orders;
 mod page;
 pub mod products;
+pub mod saved_views;
 mod scope;
 mod search_index;
 pub mod sql;

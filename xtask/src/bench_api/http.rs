@@ -60,6 +60,28 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Sends one request with extra headers (a cookie, a form type) and returns the response headers too.
+    pub async fn send_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, hyper::HeaderMap, Bytes)> {
+        let mut req = Request::builder().method(method).uri(path).header(HOST, self.host.clone());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.sender.ready().await?;
+        let resp = self.sender.send_request(req.body(Full::new(Bytes::from(body)))?).await?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        Ok((status, headers, bytes))
+    }
+}
+
 /// Sends one request with a time limit; an error or timeout is an error.
 pub async fn send_within(
     conn: &mut Conn,

@@ -52,7 +52,7 @@ pub struct ApiArgs {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-enum BackendChoice {
+pub(crate) enum BackendChoice {
     Sqlite,
     Postgres,
     Both,
@@ -102,7 +102,7 @@ pub struct BackendReport {
     pub load_average: (String, String),
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
@@ -301,7 +301,7 @@ pub(crate) async fn wait_ready(srv: &mut Server) -> Result<()> {
 /// Known records to aim the read phases at.
 #[derive(Default)]
 pub(crate) struct Sample {
-    ids: Vec<String>,
+    pub(crate) ids: Vec<String>,
     emails: Vec<String>,
     phone_suffixes: Vec<String>,
 }

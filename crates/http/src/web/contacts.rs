@@ -1,9 +1,8 @@
-//! Contact pages: the list (filters, sort, cursor pages), one contact (header card, inline-editable fields,
+//! Contact pages (the list is in `contact_list`): one contact (header card, inline-editable fields,
 //! timeline, quick log) and the create form with field errors and a duplicate warning.
 
 use super::{Cx, Locale, OrPage, Page, WebError, WebResult, WebUser, page, render, see_other};
 use crate::AppState;
-use crate::extract::RawQuery;
 use axum::Form;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
@@ -14,7 +13,6 @@ use guanxi_core::access::Visibility;
 use guanxi_core::activity::{ActivityInput, ActivityKind, TimelineEntry};
 use guanxi_core::contact::{Contact, ContactDraft, ContactInput, ContactRules, EmailEntry, PhoneEntry, Source};
 use guanxi_core::custom_field::ObjectType;
-use guanxi_core::filter::{CONTACT_FIELDS, ListParams, parse_list_query};
 use guanxi_store::StoreError;
 use guanxi_store::activities::TimelineParent;
 use serde::Deserialize;
@@ -57,16 +55,16 @@ fn ui_field(path: &str) -> &str {
 }
 
 /// `tags` typed as `vip, 老客户，展会`: commas of either width separate.
-fn split_tags(v: &str) -> Vec<String> {
+pub fn split_tags(v: &str) -> Vec<String> {
     v.split([',', '，', '、']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()
 }
 
-fn opt(v: &str) -> Option<String> {
+pub fn opt(v: &str) -> Option<String> {
     let v = v.trim();
     (!v.is_empty()).then(|| v.to_string())
 }
 
-async fn user_names(state: &AppState, locale: Locale) -> WebResult<HashMap<Uuid, String>> {
+pub async fn user_names(state: &AppState, locale: Locale) -> WebResult<HashMap<Uuid, String>> {
     Ok(guanxi_store::accounts::list_users(&state.db)
         .await
         .or_page(locale)?
@@ -80,184 +78,10 @@ async fn company_name(state: &AppState, w: &WebUser, id: Option<Uuid>) -> Option
     guanxi_store::companies::get(&state.db, &w.actor, id).await.ok().map(|c| c.name)
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// List
-
-pub struct Row {
-    pub id: Uuid,
-    pub name: String,
-    pub company: String,
-    pub title: String,
-    pub email: String,
-    pub phone: String,
-    pub city: String,
-    pub owner: String,
-    pub tags: Vec<String>,
-    pub updated: String,
-}
-
 pub struct Choice {
     pub value: String,
     pub label: &'static str,
     pub selected: bool,
-}
-
-#[derive(askama::Template)]
-#[template(path = "contacts/list.html")]
-struct ListPage {
-    cx: Cx,
-    rows: Vec<Row>,
-    total: String,
-    q: String,
-    city: String,
-    tag: String,
-    mine: bool,
-    sources: Vec<Choice>,
-    sorts: Vec<Choice>,
-    /// Raw `filter=` conditions carried over from the URL (API-style links).
-    raw_filters: Vec<String>,
-    errors: Vec<String>,
-    next_url: Option<String>,
-    first_url: Option<String>,
-}
-page!(ListPage);
-
-const SORTS: [(&str, &str); 5] = [
-    ("", "contacts.sort.default"),
-    ("display_name", "contacts.sort.name"),
-    ("-created_at", "contacts.sort.newest"),
-    ("-updated_at", "contacts.sort.updated"),
-    ("address.city", "contacts.sort.city"),
-];
-
-pub async fn list(
-    State(state): State<AppState>,
-    w: WebUser,
-    OriginalUri(uri): OriginalUri,
-    raw: Result<RawQuery, crate::error::ApiError>,
-) -> WebResult<Response> {
-    let locale = w.locale;
-    let raw = raw.unwrap_or_default();
-    let q = raw.q.clone().unwrap_or_default();
-    let city = raw.get("city").unwrap_or("").trim().to_string();
-    let tag = raw.get("tag").unwrap_or("").trim().to_string();
-    let source = raw.get("source").unwrap_or("").trim().to_string();
-    let mine = raw.get("mine").is_some_and(|v| v == "1");
-    let sort = raw.sort.clone().unwrap_or_default();
-    // The simple form fields become conditions of the shared filter model, next to any raw `filter=` ones.
-    let mut filters = raw.filters.clone();
-    if !city.is_empty() {
-        filters.push(format!("address.city:eq:{city}"));
-    }
-    if !tag.is_empty() {
-        filters.push(format!("tags:has_tag:{tag}"));
-    }
-    if !source.is_empty() {
-        filters.push(format!("source:eq:{source}"));
-    }
-    if mine {
-        filters.push("owner:eq:me".into());
-    }
-    let defs = rules_defs(&state, locale).await?;
-    let limit = raw.limit().ok().flatten().map(|l| l.clamp(1, 200));
-    let params = ListParams {
-        filters: &filters,
-        sort: Some(sort.as_str()),
-        limit: Some(limit.unwrap_or(50)),
-        cursor: raw.cursor.as_deref(),
-        q: Some(q.as_str()),
-    };
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match parse_list_query(&params, CONTACT_FIELDS, &defs, w.actor.user_id) {
-        Err(e) => errors = e.errors.iter().map(|e| format!("{}: {}", e.field, locale.error(e.code))).collect(),
-        Ok(lq) => match guanxi_store::contacts::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                let owners = user_names(&state, locale).await?;
-                let mut companies: HashMap<Uuid, String> = HashMap::new();
-                for cid in page.items.iter().filter_map(|c| c.company_id) {
-                    if let std::collections::hash_map::Entry::Vacant(e) = companies.entry(cid)
-                        && let Some(n) = company_name(&state, &w, Some(cid)).await
-                    {
-                        e.insert(n);
-                    }
-                }
-                rows = page
-                    .items
-                    .iter()
-                    .map(|c| Row {
-                        id: c.id,
-                        name: c.display_name.clone(),
-                        company: c.company_id.and_then(|id| companies.get(&id).cloned()).unwrap_or_default(),
-                        title: c.job_title.clone().unwrap_or_default(),
-                        email: c.primary_email().unwrap_or("").to_string(),
-                        phone: c.primary_phone().unwrap_or("").to_string(),
-                        city: c.address.city.clone().unwrap_or_default(),
-                        owner: c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default(),
-                        tags: c.tags.clone(),
-                        updated: locale.date(c.updated_at.date_naive()),
-                    })
-                    .collect();
-                total = if page.total_is_estimate {
-                    locale.t1("contacts.total_estimate", &locale.int(page.total))
-                } else {
-                    locale.t1("contacts.total", &locale.int(page.total))
-                };
-                next_url = page.next_cursor.map(|c| page_url(uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => {
-                errors = e.errors.iter().map(|e| format!("{}: {}", e.field, locale.error(e.code))).collect()
-            }
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
-    let first_url = raw.cursor.as_ref().map(|_| page_url(uri.query().unwrap_or(""), None));
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/contacts");
-    let page = ListPage {
-        cx: Cx::for_user(&w, "contacts", here, locale.t("contacts.title").to_string()),
-        rows,
-        total,
-        q,
-        city,
-        tag,
-        mine,
-        sources: std::iter::once(Choice {
-            value: String::new(),
-            label: locale.t("contacts.any_source"),
-            selected: source.is_empty(),
-        })
-        .chain(Source::ALL.iter().map(|s| Choice {
-            value: s.as_str().to_string(),
-            label: locale.t(&format!("source.{}", s.as_str())),
-            selected: source == s.as_str(),
-        }))
-        .collect(),
-        sorts: SORTS
-            .iter()
-            .map(|(v, k)| Choice { value: v.to_string(), label: locale.t(k), selected: sort == *v })
-            .collect(),
-        raw_filters: raw.filters.clone(),
-        errors,
-        next_url,
-        first_url,
-    };
-    Ok(render(StatusCode::OK, &page))
-}
-
-/// This list's URL with another cursor (or none, for the first page).
-fn page_url(query: &str, cursor: Option<&str>) -> String {
-    let mut ser = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        if k != "cursor" {
-            ser.append_pair(&k, &v);
-        }
-    }
-    if let Some(c) = cursor {
-        ser.append_pair("cursor", c);
-    }
-    format!("/contacts?{}", ser.finish())
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -441,31 +265,7 @@ async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overl
     )
     .await
     .or_page(locale)?;
-    let timeline = entries
-        .iter()
-        .map(|e| match e {
-            TimelineEntry::Activity(a) => TimelineItem {
-                kind: a.kind.as_str(),
-                kind_label: locale.t(&format!("activity.{}", a.kind.as_str())),
-                when: locale.datetime(a.occurred_at),
-                subject: a.subject.clone().unwrap_or_default(),
-                body: a.body.clone().unwrap_or_default(),
-                author: a.actor_id.and_then(|u| owners.get(&u).cloned()).unwrap_or_default(),
-            },
-            TimelineEntry::Order(o) => TimelineItem {
-                kind: "order",
-                kind_label: locale.t("activity.order"),
-                when: locale.datetime(o.ordered_at),
-                subject: o.number.clone().unwrap_or_default(),
-                body: format!(
-                    "{} · {}",
-                    locale.money(o.total_minor, &o.currency),
-                    locale.t(&format!("order.status.{}", o.status.as_str()))
-                ),
-                author: String::new(),
-            },
-        })
-        .collect();
+    let timeline = timeline_items(&entries, &owners, locale);
     let older_url = next.map(|(t, eid)| {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
@@ -528,7 +328,36 @@ async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overl
     Ok(render(overlay.status.unwrap_or(StatusCode::OK), &page))
 }
 
-fn parse_before(v: &str) -> Option<(DateTime<Utc>, Uuid)> {
+/// Timeline entries as the contact and company pages show them.
+pub fn timeline_items(entries: &[TimelineEntry], users: &HashMap<Uuid, String>, locale: Locale) -> Vec<TimelineItem> {
+    entries
+        .iter()
+        .map(|e| match e {
+            TimelineEntry::Activity(a) => TimelineItem {
+                kind: a.kind.as_str(),
+                kind_label: locale.t(&format!("activity.{}", a.kind.as_str())),
+                when: locale.datetime(a.occurred_at),
+                subject: a.subject.clone().unwrap_or_default(),
+                body: a.body.clone().unwrap_or_default(),
+                author: a.actor_id.and_then(|u| users.get(&u).cloned()).unwrap_or_default(),
+            },
+            TimelineEntry::Order(o) => TimelineItem {
+                kind: "order",
+                kind_label: locale.t("activity.order"),
+                when: locale.datetime(o.ordered_at),
+                subject: o.number.clone().unwrap_or_default(),
+                body: format!(
+                    "{} · {}",
+                    locale.money(o.total_minor, &o.currency),
+                    locale.t(&format!("order.status.{}", o.status.as_str()))
+                ),
+                author: String::new(),
+            },
+        })
+        .collect()
+}
+
+pub fn parse_before(v: &str) -> Option<(DateTime<Utc>, Uuid)> {
     let (t, id) = v.rsplit_once('_')?;
     Some((DateTime::parse_from_rfc3339(t).ok()?.with_timezone(&Utc), Uuid::parse_str(id).ok()?))
 }

@@ -182,6 +182,21 @@ impl Locale {
     }
 }
 
+/// A moment as the value of a `datetime-local` input, in the display time zone: `2026-11-23T14:05`.
+pub fn local_input(t: DateTime<Utc>) -> String {
+    t.with_timezone(&display_offset()).format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// The value of a `datetime-local` input (display time zone) as a UTC moment; `None` when it is not one.
+pub fn from_local_input(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
+        .ok()?;
+    naive.and_local_timezone(display_offset()).single().map(|t| t.with_timezone(&Utc))
+}
+
 /// Times are shown in China Standard Time until users can choose a time zone.
 fn display_offset() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
@@ -310,5 +325,8 @@ mod tests {
         let t = d.and_hms_opt(6, 5, 0).unwrap().and_utc();
         assert_eq!(Locale::ZhCn.datetime(t), "2026年11月23日 14:05");
         assert_eq!(Locale::En.datetime(t), "23 Nov 2026, 14:05");
+        assert_eq!(local_input(t), "2026-11-23T14:05");
+        assert_eq!(from_local_input("2026-11-23T14:05"), Some(t));
+        assert_eq!(from_local_input("tomorrow"), None);
     }
 }

@@ -6,9 +6,15 @@
 //! `Origin` when the browser sends no fetch metadata), anything else is refused; sessions are HttpOnly,
 //! SameSite=Lax cookies backed by the database.
 
+mod activities;
 pub mod assets;
+mod companies;
+mod contact_list;
 mod contacts;
+mod form;
 pub mod i18n;
+mod orders;
+mod products;
 mod search;
 mod session;
 mod settings;
@@ -37,19 +43,47 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/language", post(settings::set_language))
         .route("/settings", get(settings::page))
+        .route("/settings/users", get(settings::users).post(settings::create_user))
+        .route("/settings/users/{id}", post(settings::update_user))
+        .route("/settings/users/{id}/active", post(settings::set_active))
+        .route("/settings/teams", post(settings::create_team))
+        .route("/settings/roles", get(settings::roles))
+        .route("/settings/fields", get(settings::fields).post(settings::create_field))
+        .route("/settings/fields/{id}", get(settings::edit_field_form).post(settings::update_field))
+        .route("/settings/fields/{id}/delete", post(settings::delete_field))
+        .route("/settings/tokens", get(settings::tokens).post(settings::create_token))
+        .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/search", get(search::page))
         .route("/search/suggest", get(search::suggest))
-        .route("/contacts", get(contacts::list))
+        .route("/contacts", get(contact_list::list))
+        .route("/contacts/bulk", post(contact_list::bulk))
+        .route("/contacts/views", post(contact_list::save_view))
+        .route("/contacts/views/{id}/delete", post(contact_list::delete_view))
         .route("/contacts/new", get(contacts::new_form).post(contacts::create))
         .route("/contacts/{id}", get(contacts::show))
         .route("/contacts/{id}/field", post(contacts::edit_field))
         .route("/contacts/{id}/activities", post(contacts::log_activity))
-        .route("/companies", get(settings::section))
-        .route("/orders", get(settings::section))
-        .route("/products", get(settings::section))
-        .route("/activities", get(settings::section))
+        .route("/companies", get(companies::list))
+        .route("/companies/new", get(companies::new_form).post(companies::create))
+        .route("/companies/{id}", get(companies::show))
+        .route("/companies/{id}/edit", get(companies::edit_form).post(companies::update))
+        .route("/orders", get(orders::list))
+        .route("/orders/new", get(orders::new_form).post(orders::create))
+        .route("/orders/{id}", get(orders::show))
+        .route("/orders/{id}/edit", get(orders::edit_form).post(orders::update))
+        .route("/products", get(products::list))
+        .route("/products/new", get(products::new_form).post(products::create))
+        .route("/products/{id}", get(products::show))
+        .route("/products/{id}/edit", get(products::edit_form).post(products::update))
+        .route("/activities", get(activities::list))
+        .route("/activities/new", get(activities::new_activity).post(activities::create_activity))
+        .route("/activities/{id}/edit", get(activities::edit_activity).post(activities::update_activity))
+        .route("/tasks", get(activities::tasks))
+        .route("/tasks/new", get(activities::new_task).post(activities::create_task))
+        .route("/tasks/{id}/edit", get(activities::edit_task).post(activities::update_task))
         .route("/assets/{file}", get(assets::serve))
         .route_layer(axum::middleware::from_fn(same_origin_writes))
+        .route_layer(axum::middleware::from_fn(server_timing))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -65,6 +99,18 @@ async fn same_origin_writes(req: Request, next: Next) -> Response {
 }
 
 pub use crate::auth::is_same_origin;
+
+/// `Server-Timing: app;dur=<ms>`: the time the server spent on a page (handler, queries and rendering, not the
+/// network), for browser dev tools and for `cargo xtask bench ui`.
+async fn server_timing(req: Request, next: Next) -> Response {
+    let start = std::time::Instant::now();
+    let mut resp = next.run(req).await;
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
+        resp.headers_mut().insert("server-timing", v);
+    }
+    resp
+}
 
 /// What every page's layout needs: language, signed-in user, active section, asset URLs.
 pub struct Cx {

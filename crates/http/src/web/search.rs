@@ -48,8 +48,7 @@ fn company_hit(c: &Company, label: &'static str) -> Hit {
         kind_label: label,
         label: c.name.clone(),
         detail: detail.join(" · "),
-        // Until companies have their own page, a company leads to its contacts.
-        url: format!("/contacts?filter=company_id:eq:{}", c.id),
+        url: format!("/companies/{}", c.id),
     }
 }
 

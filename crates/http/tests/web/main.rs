@@ -4,7 +4,10 @@
 #[path = "../support/client.rs"]
 mod client;
 
+mod contact_list;
 mod helpers;
+mod records;
+mod settings;
 
 use guanxi_core::access::Role;
 use helpers::{Browser, TestApp, location};
@@ -55,6 +58,9 @@ web_test!(pages_need_a_session_and_login_sets_a_safe_cookie, |app: &TestApp| asy
     let csp = r.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"), "{csp}");
     assert_eq!(r.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    let timing = r.headers().get("server-timing").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let ms: f64 = timing.strip_prefix("app;dur=").and_then(|d| d.parse().ok()).unwrap_or(-1.0);
+    assert!(ms >= 0.0, "pages report their server time: {timing:?}");
     assert!(r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").starts_with("text/html"));
 
     // Signing out ends the session in the database: the old cookie no longer works.

@@ -1,0 +1,488 @@
+//! What every record page shares: form inputs with their field errors, posted form data, list tables, record
+//! pages, money and time inputs. The pages of companies, products, orders, activities and tasks are built from
+//! these parts and three templates (`record_form.html`, `record_list.html`, `record_show.html`), so labels,
+//! error display and keyboard behaviour are the same everywhere.
+
+use super::{Cx, Locale, Page, WebUser, page};
+use crate::AppState;
+use guanxi_core::ValidationErrors;
+use uuid::Uuid;
+
+/// One choice of a select input.
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Opt {
+    pub fn new(value: impl Into<String>, label: impl Into<String>, current: &str) -> Opt {
+        let value = value.into();
+        let selected = value == current;
+        Opt { value, label: label.into(), selected }
+    }
+}
+
+/// One labelled input of a form. Its `name` is the validation path of the field with `/` written as `_`
+/// (`address/city` -> `address_city`, `lines/0/quantity` -> `lines_0_quantity`), so field errors find their input.
+pub struct Input {
+    pub name: String,
+    pub label: String,
+    /// `text`, `email`, `url`, `number`, `date`, `datetime-local`, `password`, `select`, `textarea`, `checkbox`.
+    pub kind: &'static str,
+    pub value: String,
+    pub options: Vec<Opt>,
+    pub error: Option<&'static str>,
+    pub required: bool,
+    pub hint: &'static str,
+    /// Extra attributes for number inputs (`step`), as `inputmode` hints for phones.
+    pub step: &'static str,
+}
+
+impl Input {
+    pub fn new(
+        name: impl Into<String>,
+        label: impl Into<String>,
+        kind: &'static str,
+        value: impl Into<String>,
+    ) -> Input {
+        Input {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            value: value.into(),
+            options: Vec::new(),
+            error: None,
+            required: false,
+            hint: "",
+            step: "",
+        }
+    }
+
+    pub fn text(name: &str, label: &'static str, value: impl Into<String>) -> Input {
+        Input::new(name, label, "text", value)
+    }
+
+    pub fn select(name: &str, label: &'static str, options: Vec<Opt>) -> Input {
+        let value = options.iter().find(|o| o.selected).map(|o| o.value.clone()).unwrap_or_default();
+        Input { options, ..Input::new(name, label, "select", value) }
+    }
+
+    pub fn required(mut self) -> Input {
+        self.required = true;
+        self
+    }
+
+    pub fn hint(mut self, hint: &'static str) -> Input {
+        self.hint = hint;
+        self
+    }
+
+    pub fn money(name: &str, label: &'static str, value: impl Into<String>) -> Input {
+        Input { step: "0.01", ..Input::new(name, label, "number", value) }
+    }
+
+    /// The `id` of the input element.
+    pub fn id(&self) -> String {
+        format!("f-{}", self.name)
+    }
+}
+
+/// The input name a validation error path belongs to.
+pub fn input_name(path: &str) -> String {
+    path.replace(['/', '.'], "_")
+}
+
+/// Puts each error at its input; returns the messages of errors no input shows.
+pub fn attach_errors(inputs: &mut [&mut Input], errors: &ValidationErrors, locale: Locale) -> Vec<&'static str> {
+    let mut other = Vec::new();
+    for e in &errors.errors {
+        let name = input_name(&e.field);
+        match inputs.iter_mut().find(|i| i.name == name) {
+            Some(i) if i.error.is_none() => i.error = Some(locale.error(e.code)),
+            Some(_) => {}
+            None => other.push(locale.error(e.code)),
+        }
+    }
+    other
+}
+
+/// A posted form as its pairs, in order (repeated names allowed).
+#[derive(Default, Clone)]
+pub struct FormData(pub Vec<(String, String)>);
+
+impl FormData {
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    pub fn opt(&self, name: &str) -> Option<String> {
+        let v = self.get(name).trim();
+        (!v.is_empty()).then(|| v.to_string())
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        self.get(name) == "1"
+    }
+}
+
+/// Money typed by a person (`1,234.5`, `¥99`, `12`) as minor units with `digits` decimals; `None` when it is not a
+/// plain non-negative amount.
+pub fn parse_money(s: &str, digits: u32) -> Option<i64> {
+    let cleaned: String = s.trim().chars().filter(|c| !matches!(c, ',' | '，' | ' ' | '¥' | '$' | '€')).collect();
+    if cleaned.is_empty() || cleaned.len() > 20 {
+        return None;
+    }
+    let (whole, frac) = match cleaned.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (cleaned.as_str(), ""),
+    };
+    if whole.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if frac.len() > digits as usize {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let frac_val: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let scale = 10i64.pow(digits);
+    let frac_scaled = frac_val * 10i64.pow(digits - frac.len() as u32);
+    whole.checked_mul(scale)?.checked_add(frac_scaled)
+}
+
+pub fn parse_uuid(s: &str) -> Option<Uuid> {
+    Uuid::parse_str(s.trim()).ok()
+}
+
+/// A cell of a list table; the first cell of a row is its header.
+pub struct Cell {
+    pub text: String,
+    pub href: Option<String>,
+    pub nowrap: bool,
+}
+
+impl Cell {
+    pub fn text(t: impl Into<String>) -> Cell {
+        Cell { text: t.into(), href: None, nowrap: false }
+    }
+
+    pub fn link(t: impl Into<String>, href: impl Into<String>) -> Cell {
+        Cell { text: t.into(), href: Some(href.into()), nowrap: false }
+    }
+
+    pub fn nowrap(t: impl Into<String>) -> Cell {
+        Cell { text: t.into(), href: None, nowrap: true }
+    }
+}
+
+/// A table of related records on a record page (a company's contacts, an order's lines).
+pub struct Section {
+    pub id: &'static str,
+    pub heading: &'static str,
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+    pub empty: &'static str,
+    /// Links under the table: (href, text).
+    pub links: Vec<(String, &'static str)>,
+}
+
+/// A form page: create or edit one record.
+#[derive(askama::Template)]
+#[template(path = "record_form.html")]
+pub struct FormPage {
+    pub cx: Cx,
+    pub heading: String,
+    pub back_url: String,
+    pub back_label: &'static str,
+    pub action: String,
+    pub hidden: Vec<(String, String)>,
+    pub inputs: Vec<Input>,
+    /// Groups of inputs shown as fieldsets (order lines).
+    pub groups: Vec<(String, Vec<Input>)>,
+    pub other_errors: Vec<&'static str>,
+    pub has_errors: bool,
+    pub submit: &'static str,
+}
+
+/// A list page: filters (a GET form), a table, a total and cursor pages.
+#[derive(askama::Template)]
+#[template(path = "record_list.html")]
+pub struct ListPage {
+    pub cx: Cx,
+    pub heading: &'static str,
+    pub action: &'static str,
+    pub new_links: Vec<(String, &'static str)>,
+    pub filters: Vec<Input>,
+    pub errors: Vec<String>,
+    pub total: String,
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+    pub empty: &'static str,
+    pub next_url: Option<String>,
+    pub first_url: Option<String>,
+}
+
+/// One record: a header card with facts, action links, related tables and maybe a timeline.
+#[derive(askama::Template)]
+#[template(path = "record_show.html")]
+pub struct ShowPage {
+    pub cx: Cx,
+    pub back_url: String,
+    pub back_label: &'static str,
+    pub heading: String,
+    pub sub: String,
+    pub tags: Vec<String>,
+    /// (label, value, link)
+    pub facts: Vec<(&'static str, String, Option<String>)>,
+    pub actions: Vec<(String, &'static str)>,
+    pub saved: bool,
+    pub sections: Vec<Section>,
+    pub timeline: Option<Vec<super::contacts::TimelineItem>>,
+    pub older_url: Option<String>,
+}
+
+page!(FormPage, ListPage, ShowPage);
+
+/// A list URL with another cursor (or none, for the first page).
+pub fn page_url(path: &str, query: &str, cursor: Option<&str>) -> String {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k != "cursor" {
+            ser.append_pair(&k, &v);
+        }
+    }
+    if let Some(c) = cursor {
+        ser.append_pair("cursor", c);
+    }
+    format!("{path}?{}", ser.finish())
+}
+
+/// The total line of a list page: "1,234 companies" / "10,000+ companies".
+pub fn total_text(locale: Locale, key: &str, total: u64, estimate: bool) -> String {
+    let n = locale.int(total);
+    let n = if estimate { format!("{n}+") } else { n };
+    locale.t1(key, &n)
+}
+
+/// The list query of a list page: the API's own `filter=`/`sort=`/`q=`/`cursor=`/`limit=` parameters plus the
+/// conditions the page's simple filter inputs stand for. Bad input comes back as messages to show above the list.
+pub fn list_query(
+    raw: &crate::extract::RawQuery,
+    extra: &[String],
+    fields: &[guanxi_core::filter::FieldSpec],
+    defs: &[guanxi_core::custom_field::CustomFieldDef],
+    me: Uuid,
+    locale: Locale,
+) -> Result<guanxi_core::filter::ListQuery, Vec<String>> {
+    let mut filters = raw.filters.clone();
+    filters.extend(extra.iter().cloned());
+    let limit = raw.limit().ok().flatten().map(|l| l.clamp(1, 200)).unwrap_or(50);
+    let params = guanxi_core::filter::ListParams {
+        filters: &filters,
+        sort: raw.sort.as_deref(),
+        limit: Some(limit),
+        cursor: raw.cursor.as_deref(),
+        q: raw.q.as_deref(),
+    };
+    guanxi_core::filter::parse_list_query(&params, fields, defs, me).map_err(|e| messages(&e, locale))
+}
+
+/// Validation errors as `field: message` lines (for errors not tied to one input, such as list filters).
+pub fn messages(e: &ValidationErrors, locale: Locale) -> Vec<String> {
+    e.errors.iter().map(|e| format!("{}: {}", e.field, locale.error(e.code))).collect()
+}
+
+/// Inputs for an object's custom fields, filled from the record's values or from a posted form.
+pub fn custom_inputs(
+    defs: &[guanxi_core::custom_field::CustomFieldDef],
+    current: &serde_json::Map<String, serde_json::Value>,
+    posted: Option<&FormData>,
+    locale: Locale,
+) -> Vec<Input> {
+    use guanxi_core::custom_field::CustomFieldKind as K;
+    use serde_json::Value;
+    defs.iter()
+        .map(|d| {
+            let name = format!("custom_{}", d.key);
+            let stored = match current.get(&d.key) {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Bool(b)) => {
+                    if *b {
+                        "1".into()
+                    } else {
+                        String::new()
+                    }
+                }
+                Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+                Some(Value::Object(o)) => match (o.get("amount_minor").and_then(Value::as_i64), o.get("currency")) {
+                    (Some(m), Some(Value::String(c))) => guanxi_core::money::Currency::parse(c, "")
+                        .map(|c| guanxi_core::money::format_minor(m, c))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                },
+                Some(other) => other.to_string(),
+            };
+            let value = posted.map(|f| f.get(&name).to_string()).unwrap_or(stored);
+            let label = d.label.clone();
+            let mut input = match d.kind {
+                K::SingleSelect => {
+                    let mut opts = vec![Opt::new("", locale.t("form.none"), &value)];
+                    opts.extend(d.options.iter().map(|o| Opt::new(o.clone(), o.clone(), &value)));
+                    Input { options: opts, ..Input::new(name, label, "select", value) }
+                }
+                K::Bool => Input::new(name, label, "checkbox", value),
+                K::Date => Input::new(name, label, "date", value),
+                K::Number => Input { step: "any", ..Input::new(name, label, "number", value) },
+                K::Money => Input { step: "0.01", ..Input::new(name, label, "number", value) },
+                K::Url => Input::new(name, label, "url", value),
+                K::MultiSelect => {
+                    let mut i = Input::new(name, label, "text", value);
+                    i.hint = locale.t("form.comma_separated");
+                    i
+                }
+                K::Text => Input::new(name, label, "text", value),
+            };
+            input.required = d.required;
+            input
+        })
+        .collect()
+}
+
+/// The custom values a form posted, as the JSON the core validation checks (a value it cannot read is passed on
+/// as text so validation reports it at its field).
+pub fn custom_values(
+    defs: &[guanxi_core::custom_field::CustomFieldDef],
+    form: &FormData,
+) -> serde_json::Map<String, serde_json::Value> {
+    use guanxi_core::custom_field::CustomFieldKind as K;
+    use serde_json::Value;
+    let mut out = serde_json::Map::new();
+    for d in defs {
+        let raw = form.get(&format!("custom_{}", d.key)).trim();
+        let v = match d.kind {
+            K::Bool => Value::Bool(raw == "1"),
+            _ if raw.is_empty() => continue,
+            K::Number => raw
+                .parse::<i64>()
+                .map(Value::from)
+                .or_else(|_| raw.parse::<f64>().map(Value::from))
+                .unwrap_or_else(|_| Value::String(raw.to_string())),
+            K::Money => match parse_money(raw, 2) {
+                Some(m) => serde_json::json!({"amount_minor": m, "currency": "CNY"}),
+                None => Value::String(raw.to_string()),
+            },
+            K::MultiSelect => Value::Array(super::contacts::split_tags(raw).into_iter().map(Value::String).collect()),
+            _ => Value::String(raw.to_string()),
+        };
+        out.insert(d.key.clone(), v);
+    }
+    out
+}
+
+/// Which record a reference input names.
+#[derive(Clone, Copy)]
+pub enum RefKind {
+    Contact,
+    Company,
+}
+
+/// Reads a contact or company reference typed into a form: an id, the name it was filled with (kept as
+/// `<name>_ref`), or words that find exactly one record the caller can see. `Err` is an error code for the input.
+pub async fn resolve_ref(
+    state: &AppState,
+    w: &WebUser,
+    kind: RefKind,
+    f: &FormData,
+    name: &str,
+) -> Result<Option<Uuid>, &'static str> {
+    let text = f.get(name).trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Some(id) = parse_uuid(text) {
+        return Ok(Some(id));
+    }
+    if let Some(prev) = parse_uuid(f.get(&format!("{name}_ref")))
+        && ref_label(state, w, kind, Some(prev)).await == text
+    {
+        return Ok(Some(prev));
+    }
+    let hits: Vec<(Uuid, String)> = match kind {
+        RefKind::Contact => guanxi_store::contacts::search(&state.db, &w.actor, text, 10)
+            .await
+            .map_err(|_| "not_found")?
+            .into_iter()
+            .map(|(c, _)| (c.id, c.display_name))
+            .collect(),
+        RefKind::Company => guanxi_store::companies::search(&state.db, &w.actor, text, 10)
+            .await
+            .map_err(|_| "not_found")?
+            .into_iter()
+            .map(|(c, _)| (c.id, c.name))
+            .collect(),
+    };
+    let exact: Vec<&(Uuid, String)> = hits.iter().filter(|(_, n)| n == text).collect();
+    match (exact.len(), hits.len()) {
+        (1, _) => Ok(Some(exact[0].0)),
+        (_, 0) => Err("not_found"),
+        (0, 1) => Ok(Some(hits[0].0)),
+        _ => Err("ambiguous"),
+    }
+}
+
+/// The name a reference input shows for a record (empty when the caller cannot see it).
+pub async fn ref_label(state: &AppState, w: &WebUser, kind: RefKind, id: Option<Uuid>) -> String {
+    let Some(id) = id else { return String::new() };
+    match kind {
+        RefKind::Contact => {
+            guanxi_store::contacts::get(&state.db, &w.actor, id).await.map(|c| c.display_name).unwrap_or_default()
+        }
+        RefKind::Company => {
+            guanxi_store::companies::get(&state.db, &w.actor, id).await.map(|c| c.name).unwrap_or_default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_read_as_minor_units() {
+        assert_eq!(parse_money("12", 2), Some(1200));
+        assert_eq!(parse_money("1,234.5", 2), Some(123_450));
+        assert_eq!(parse_money("¥0.05", 2), Some(5));
+        assert_eq!(parse_money(".5", 2), Some(50));
+        assert_eq!(parse_money("100", 0), Some(100));
+        for bad in ["", "-1", "1.234", "abc", "1.2.3", ".", "99999999999999999999"] {
+            assert_eq!(parse_money(bad, 2), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn error_paths_name_inputs() {
+        assert_eq!(input_name("lines/0/quantity"), "lines_0_quantity");
+        assert_eq!(input_name("address/city"), "address_city");
+        let mut a = Input::text("name", "Name", "");
+        let mut b = Input::text("lines_1_quantity", "Qty", "");
+        let errs = ValidationErrors {
+            errors: vec![
+                guanxi_core::FieldError::new("name", "required", ""),
+                guanxi_core::FieldError::new("lines/1/quantity", "out_of_range", ""),
+                guanxi_core::FieldError::new("custom/x", "invalid_type", ""),
+            ],
+        };
+        let other = attach_errors(&mut [&mut a, &mut b], &errs, Locale::En);
+        assert_eq!(a.error, Some(Locale::En.error("required")));
+        assert_eq!(b.error, Some(Locale::En.error("out_of_range")));
+        assert_eq!(other, vec![Locale::En.error("invalid_type")]);
+    }
+}

@@ -1,0 +1,614 @@
+//! Order pages: the list, one order with its lines, and the create/edit form with lines.
+//!
+//! Without JavaScript the form shows the order's lines plus a few blank ones; "More lines" re-renders it with
+//! more blank lines and saves nothing. Blank lines are ignored.
+
+use super::form::{
+    Cell, FormData, FormPage, Input, ListPage, Opt, RefKind, Section, ShowPage, attach_errors, custom_inputs,
+    custom_values, list_query, page_url, parse_money, parse_uuid, ref_label, resolve_ref, total_text,
+};
+use super::i18n::{from_local_input, local_input};
+use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
+use crate::AppState;
+use crate::extract::RawQuery;
+use axum::Form;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
+use guanxi_core::filter::{ListParams, ORDER_FIELDS, PRODUCT_FIELDS, parse_list_query};
+use guanxi_core::money::{Currency, format_minor};
+use guanxi_core::order::{Order, OrderInput, OrderLineInput, OrderStatus, Product};
+use guanxi_core::{FieldError, ValidationErrors};
+use guanxi_store::StoreError;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const STATUSES: [OrderStatus; 3] = [OrderStatus::Paid, OrderStatus::Refunded, OrderStatus::Cancelled];
+
+async fn defs(state: &AppState, w: &WebUser) -> WebResult<Vec<CustomFieldDef>> {
+    guanxi_store::custom_fields::list(&state.db, Some(ObjectType::Order)).await.or_page(w.locale)
+}
+
+/// Contact names for a page of orders (one lookup per distinct contact; at most a page of them).
+async fn contact_names(state: &AppState, w: &WebUser, ids: impl Iterator<Item = Uuid>) -> HashMap<Uuid, String> {
+    let mut out = HashMap::new();
+    for id in ids {
+        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(id)
+            && let Ok(c) = guanxi_store::contacts::get(&state.db, &w.actor, id).await
+        {
+            e.insert(c.display_name);
+        }
+    }
+    out
+}
+
+const SORTS: [(&str, &str); 4] = [
+    ("-ordered_at", "orders.sort.newest"),
+    ("ordered_at", "orders.sort.oldest"),
+    ("-total_minor", "orders.sort.largest"),
+    ("number", "orders.sort.number"),
+];
+
+pub async fn list(
+    State(state): State<AppState>,
+    w: WebUser,
+    OriginalUri(uri): OriginalUri,
+    raw: Result<RawQuery, crate::error::ApiError>,
+) -> WebResult<Response> {
+    let locale = w.locale;
+    let mut raw = raw.unwrap_or_default();
+    let status = raw.get("status").unwrap_or("").to_string();
+    let number = raw.get("number").unwrap_or("").trim().to_string();
+    let mut extra = Vec::new();
+    if !status.is_empty() {
+        extra.push(format!("status:eq:{status}"));
+    }
+    if !number.is_empty() {
+        extra.push(format!("number:contains:{number}"));
+    }
+    if raw.sort.as_deref().is_none_or(str::is_empty) {
+        raw.sort = Some("-ordered_at".into());
+    }
+    let defs = defs(&state, &w).await?;
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    let mut total = String::new();
+    let mut next_url = None;
+    match list_query(&raw, &extra, ORDER_FIELDS, &defs, w.actor.user_id, locale) {
+        Err(e) => errors = e,
+        Ok(lq) => match guanxi_store::orders::list(&state.db, &w.actor, &lq).await {
+            Ok(page) => {
+                let names = contact_names(&state, &w, page.items.iter().map(|o| o.contact_id)).await;
+                rows = page.items.iter().map(|o| order_row(o, &names, locale)).collect();
+                total = total_text(locale, "orders.total", page.total, page.total_is_estimate);
+                next_url = page.next_cursor.map(|c| page_url("/orders", uri.query().unwrap_or(""), Some(&c)));
+            }
+            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
+            Err(e) => return Err(WebError::store(e, locale)),
+        },
+    }
+    let sort = raw.sort.clone().unwrap_or_default();
+    let mut status_opts = vec![Opt::new("", locale.t("orders.any_status"), &status)];
+    status_opts.extend(
+        STATUSES.iter().map(|s| Opt::new(s.as_str(), locale.t(&format!("order.status.{}", s.as_str())), &status)),
+    );
+    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/orders");
+    let page = ListPage {
+        cx: Cx::for_user(&w, "orders", here, locale.t("orders.title").to_string()),
+        heading: locale.t("orders.title"),
+        action: "/orders",
+        new_links: vec![("/orders/new".into(), locale.t("orders.new"))],
+        filters: vec![
+            Input::text("number", locale.t("field.number"), number),
+            Input::select("status", locale.t("field.status"), status_opts),
+            Input::select(
+                "sort",
+                locale.t("contacts.sort"),
+                SORTS.iter().map(|(v, k)| Opt::new(*v, locale.t(k), &sort)).collect(),
+            ),
+        ],
+        errors,
+        total,
+        columns: vec![
+            locale.t("field.number"),
+            locale.t("field.contact"),
+            locale.t("field.ordered_at"),
+            locale.t("field.total"),
+            locale.t("field.status"),
+        ],
+        rows,
+        empty: locale.t("orders.empty"),
+        next_url,
+        first_url: raw.cursor.as_ref().map(|_| page_url("/orders", uri.query().unwrap_or(""), None)),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn order_row(o: &Order, names: &HashMap<Uuid, String>, locale: Locale) -> Vec<Cell> {
+    vec![
+        Cell::link(
+            o.number.clone().unwrap_or_else(|| locale.t("orders.no_number").to_string()),
+            format!("/orders/{}", o.id),
+        ),
+        Cell::link(names.get(&o.contact_id).cloned().unwrap_or_default(), format!("/contacts/{}", o.contact_id)),
+        Cell::nowrap(locale.datetime(o.ordered_at)),
+        Cell::nowrap(locale.money(o.total_minor, &o.currency)),
+        Cell::text(locale.t(&format!("order.status.{}", o.status.as_str()))),
+    ]
+}
+
+fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
+    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    w: WebUser,
+    Path(raw_id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<Response> {
+    let locale = w.locale;
+    let id = record_id(&raw_id, &w)?;
+    let o = guanxi_store::orders::get(&state.db, &w.actor, id).await.or_page(locale)?;
+    let contact = ref_label(&state, &w, RefKind::Contact, Some(o.contact_id)).await;
+    let company = ref_label(&state, &w, RefKind::Company, o.company_id).await;
+    let heading = o.number.clone().unwrap_or_else(|| locale.t("orders.no_number").to_string());
+    let lines = o
+        .lines
+        .iter()
+        .map(|l| {
+            vec![
+                match l.product_id {
+                    Some(p) => Cell::link(l.description.clone(), format!("/products/{p}")),
+                    None => Cell::text(l.description.clone()),
+                },
+                Cell::nowrap(locale.int(l.quantity.max(0) as u64)),
+                Cell::nowrap(locale.money(l.unit_price_minor, &o.currency)),
+                Cell::nowrap(locale.money(l.discount_minor, &o.currency)),
+                Cell::nowrap(locale.money(l.line_total_minor, &o.currency)),
+            ]
+        })
+        .collect();
+    let page = ShowPage {
+        cx: Cx::for_user(&w, "orders", &format!("/orders/{id}"), heading.clone()),
+        back_url: "/orders".into(),
+        back_label: locale.t("orders.title"),
+        heading,
+        sub: locale.money(o.total_minor, &o.currency),
+        tags: vec![],
+        facts: vec![
+            (locale.t("field.contact"), contact, Some(format!("/contacts/{}", o.contact_id))),
+            (locale.t("field.company"), company, o.company_id.map(|c| format!("/companies/{c}"))),
+            (locale.t("field.ordered_at"), locale.datetime(o.ordered_at), None),
+            (locale.t("field.status"), locale.t(&format!("order.status.{}", o.status.as_str())).to_string(), None),
+            (locale.t("field.currency"), o.currency.as_str().to_string(), None),
+        ],
+        actions: vec![(format!("/orders/{id}/edit"), locale.t("action.edit"))],
+        saved: uri.query().is_some_and(|q| q.contains("saved=1")),
+        sections: vec![Section {
+            id: "lines",
+            heading: locale.t("orders.lines"),
+            columns: vec![
+                locale.t("field.description"),
+                locale.t("field.quantity"),
+                locale.t("field.unit_price"),
+                locale.t("field.discount"),
+                locale.t("field.line_total"),
+            ],
+            rows: lines,
+            empty: locale.t("orders.no_lines"),
+            links: vec![],
+        }],
+        timeline: None,
+        older_url: None,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Create and edit
+
+/// The catalogue for the line selects: every product on sale, by name (at most 500).
+async fn catalogue(state: &AppState, w: &WebUser) -> WebResult<Vec<Product>> {
+    let filters = vec!["active:eq:true".to_string()];
+    let q = parse_list_query(
+        &ListParams { filters: &filters, sort: Some("name"), limit: Some(500), cursor: None, q: None },
+        PRODUCT_FIELDS,
+        &[],
+        w.actor.user_id,
+    )
+    .map_err(|e| WebError::Internal(w.locale, e.to_string()))?;
+    Ok(guanxi_store::products::list(&state.db, &w.actor, &q).await.or_page(w.locale)?.items)
+}
+
+struct FormState<'a> {
+    order: Option<&'a Order>,
+    posted: Option<&'a FormData>,
+    contact_label: String,
+    company_label: String,
+    /// How many line groups to show.
+    lines: usize,
+}
+
+fn inputs(
+    s: &FormState<'_>,
+    defs: &[CustomFieldDef],
+    products: &[Product],
+    locale: Locale,
+) -> (Vec<Input>, Vec<(String, Vec<Input>)>) {
+    let o = s.order;
+    let val = |name: &str, stored: String| match s.posted {
+        Some(f) => f.get(name).to_string(),
+        None => stored,
+    };
+    let status = val("status", o.map(|o| o.status.as_str()).unwrap_or("paid").to_string());
+    let currency = o.map(|o| o.currency).unwrap_or(Currency::CNY);
+    let mut out = vec![
+        Input::text(
+            "number",
+            locale.t("field.number"),
+            val("number", o.and_then(|o| o.number.clone()).unwrap_or_default()),
+        ),
+        Input::text("contact_id", locale.t("field.contact"), val("contact_id", s.contact_label.clone()))
+            .required()
+            .hint(locale.t("form.ref_hint")),
+        Input::text("company_id", locale.t("field.company"), val("company_id", s.company_label.clone())),
+        Input::select(
+            "status",
+            locale.t("field.status"),
+            STATUSES
+                .iter()
+                .map(|st| Opt::new(st.as_str(), locale.t(&format!("order.status.{}", st.as_str())), &status))
+                .collect(),
+        ),
+        Input::text("currency", locale.t("field.currency"), val("currency", currency.as_str().to_string())),
+        Input::new(
+            "ordered_at",
+            locale.t("field.ordered_at"),
+            "datetime-local",
+            val("ordered_at", o.map(|o| local_input(o.ordered_at)).unwrap_or_default()),
+        )
+        .hint(locale.t("orders.ordered_at_hint")),
+    ];
+    let empty = serde_json::Map::new();
+    out.extend(custom_inputs(defs, o.map(|o| &o.custom).unwrap_or(&empty), s.posted, locale));
+    let mut groups = Vec::new();
+    for i in 0..s.lines {
+        let stored = o.and_then(|o| o.lines.get(i));
+        let name = |f: &str| format!("lines_{i}_{f}");
+        let lval = |f: &str, stored: String| match s.posted {
+            Some(p) => p.get(&name(f)).to_string(),
+            None => stored,
+        };
+        let product = lval("product_id", stored.and_then(|l| l.product_id).map(|p| p.to_string()).unwrap_or_default());
+        let mut opts = vec![Opt::new("", locale.t("orders.no_product"), &product)];
+        opts.extend(products.iter().map(|p| {
+            Opt::new(
+                p.id.to_string(),
+                format!("{} · {}", p.name, locale.money(p.list_price_minor, &p.currency)),
+                &product,
+            )
+        }));
+        // A line's product may be off sale now: keep it selectable.
+        if let Some(pid) = stored.and_then(|l| l.product_id)
+            && !products.iter().any(|p| p.id == pid)
+        {
+            opts.push(Opt::new(pid.to_string(), stored.map(|l| l.description.clone()).unwrap_or_default(), &product));
+        }
+        groups.push((
+            locale.t1("orders.line_n", &(i + 1).to_string()),
+            vec![
+                Input {
+                    options: opts,
+                    ..Input::new(name("product_id"), locale.t("field.product"), "select", product.clone())
+                },
+                Input::text(
+                    &name("description"),
+                    locale.t("field.description"),
+                    lval("description", stored.map(|l| l.description.clone()).unwrap_or_default()),
+                ),
+                Input::new(
+                    name("quantity"),
+                    locale.t("field.quantity"),
+                    "number",
+                    lval("quantity", stored.map(|l| l.quantity.to_string()).unwrap_or_default()),
+                ),
+                Input::money(
+                    &name("unit_price_minor"),
+                    locale.t("field.unit_price"),
+                    lval(
+                        "unit_price_minor",
+                        stored.map(|l| format_minor(l.unit_price_minor, currency)).unwrap_or_default(),
+                    ),
+                )
+                .hint(locale.t("orders.price_hint")),
+                Input::money(
+                    &name("discount_minor"),
+                    locale.t("field.discount"),
+                    lval(
+                        "discount_minor",
+                        stored
+                            .filter(|l| l.discount_minor > 0)
+                            .map(|l| format_minor(l.discount_minor, currency))
+                            .unwrap_or_default(),
+                    ),
+                ),
+            ],
+        ));
+    }
+    (out, groups)
+}
+
+fn form_page(
+    w: &WebUser,
+    o: Option<&Order>,
+    inputs: (Vec<Input>, Vec<(String, Vec<Input>)>),
+    hidden: Vec<(String, String)>,
+    other: Vec<&'static str>,
+    has_errors: bool,
+) -> FormPage {
+    let locale = w.locale;
+    let (heading, action, back) = match o {
+        Some(o) => (
+            locale.t1("companies.edit", o.number.as_deref().unwrap_or(locale.t("orders.no_number"))),
+            format!("/orders/{}/edit", o.id),
+            format!("/orders/{}", o.id),
+        ),
+        None => (locale.t("orders.new").to_string(), "/orders/new".into(), "/orders".into()),
+    };
+    let mut hidden = hidden;
+    if let Some(o) = o {
+        hidden.push(("version".into(), o.version.to_string()));
+    }
+    hidden.push(("line_count".into(), inputs.1.len().to_string()));
+    let mut groups = inputs.1;
+    // "More lines" is a second submit button of the same form; it sits with the lines.
+    if let Some((_, last)) = groups.last_mut() {
+        last.push(Input::new("more", locale.t("orders.more_lines"), "submit-more", "1"));
+    }
+    FormPage {
+        cx: Cx::for_user(w, "orders", &action, heading.clone()),
+        heading,
+        back_url: back,
+        back_label: if o.is_some() { locale.t("action.back") } else { locale.t("orders.title") },
+        action,
+        hidden,
+        inputs: inputs.0,
+        groups,
+        other_errors: other,
+        has_errors,
+        submit: locale.t("action.save"),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct Prefill {
+    #[serde(default)]
+    contact: Option<String>,
+}
+
+pub async fn new_form(State(state): State<AppState>, w: WebUser, Query(p): Query<Prefill>) -> WebResult<Response> {
+    let defs = defs(&state, &w).await?;
+    let products = catalogue(&state, &w).await?;
+    let contact = p.contact.as_deref().and_then(parse_uuid);
+    let contact_label = ref_label(&state, &w, RefKind::Contact, contact).await;
+    let mut hidden = vec![];
+    if let Some(c) = contact.filter(|_| !contact_label.is_empty()) {
+        hidden.push(("contact_id_ref".to_string(), c.to_string()));
+    }
+    let s = FormState { order: None, posted: None, contact_label, company_label: String::new(), lines: 3 };
+    Ok(render(StatusCode::OK, &form_page(&w, None, inputs(&s, &defs, &products, w.locale), hidden, vec![], false)))
+}
+
+pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): Path<String>) -> WebResult<Response> {
+    let id = record_id(&raw_id, &w)?;
+    let o = guanxi_store::orders::get(&state.db, &w.actor, id).await.or_page(w.locale)?;
+    let defs = defs(&state, &w).await?;
+    let products = catalogue(&state, &w).await?;
+    let s = FormState {
+        order: Some(&o),
+        posted: None,
+        contact_label: ref_label(&state, &w, RefKind::Contact, Some(o.contact_id)).await,
+        company_label: ref_label(&state, &w, RefKind::Company, o.company_id).await,
+        lines: o.lines.len() + 2,
+    };
+    let hidden = ref_hidden(Some(o.contact_id), o.company_id);
+    Ok(render(StatusCode::OK, &form_page(&w, Some(&o), inputs(&s, &defs, &products, w.locale), hidden, vec![], false)))
+}
+
+fn ref_hidden(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(String, String)> {
+    let mut out = vec![];
+    if let Some(c) = contact {
+        out.push(("contact_id_ref".to_string(), c.to_string()));
+    }
+    if let Some(c) = company {
+        out.push(("company_id_ref".to_string(), c.to_string()));
+    }
+    out
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    w: WebUser,
+    Form(f): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    save(&state, &w, None, FormData(f)).await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    w: WebUser,
+    Path(raw_id): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let id = record_id(&raw_id, &w)?;
+    save(&state, &w, Some(id), FormData(f)).await
+}
+
+/// The lines a form posted (blank ones skipped), keeping each line's form index for its errors.
+fn read_lines(f: &FormData, count: usize, digits: u32, errs: &mut ValidationErrors) -> Vec<(usize, OrderLineInput)> {
+    let mut out = Vec::new();
+    for i in 0..count {
+        let get = |k: &str| f.get(&format!("lines_{i}_{k}")).trim().to_string();
+        let (product, description, quantity, price, discount) =
+            (get("product_id"), get("description"), get("quantity"), get("unit_price_minor"), get("discount_minor"));
+        if [&product, &description, &quantity, &price, &discount].iter().all(|v| v.is_empty()) {
+            continue;
+        }
+        let mut money = |k: &str, v: &str| -> Option<i64> {
+            if v.is_empty() {
+                return None;
+            }
+            let m = parse_money(v, digits);
+            if m.is_none() {
+                errs.push(FieldError::new(format!("lines/{i}/{k}"), "invalid_value", "not an amount"));
+            }
+            m
+        };
+        let unit_price_minor = money("unit_price_minor", &price);
+        let discount_minor = money("discount_minor", &discount);
+        let quantity = if quantity.is_empty() {
+            None
+        } else {
+            match quantity.parse::<i64>() {
+                Ok(q) => Some(q),
+                Err(_) => {
+                    errs.push(FieldError::new(format!("lines/{i}/quantity"), "invalid_value", "not a whole number"));
+                    None
+                }
+            }
+        };
+        let product_id = if product.is_empty() { None } else { parse_uuid(&product) };
+        if !product.is_empty() && product_id.is_none() {
+            errs.push(FieldError::new(format!("lines/{i}/product_id"), "invalid_option", "not a product"));
+        }
+        out.push((
+            i,
+            OrderLineInput {
+                product_id,
+                description: (!description.is_empty()).then_some(description),
+                quantity,
+                unit_price_minor,
+                discount_minor,
+            },
+        ));
+    }
+    out
+}
+
+async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
+    let locale = w.locale;
+    let current = match id {
+        Some(id) => Some(guanxi_store::orders::get(&state.db, &w.actor, id).await.or_page(locale)?),
+        None => None,
+    };
+    let defs = defs(state, w).await?;
+    let products = catalogue(state, w).await?;
+    let line_count = f.get("line_count").parse::<usize>().unwrap_or(3).clamp(1, 500);
+    let mut errs = ValidationErrors::new();
+    let contact = resolve_ref(state, w, RefKind::Contact, &f, "contact_id").await.unwrap_or_else(|code| {
+        errs.push(FieldError::new("contact_id", code, "no such contact"));
+        None
+    });
+    let company = resolve_ref(state, w, RefKind::Company, &f, "company_id").await.unwrap_or_else(|code| {
+        errs.push(FieldError::new("company_id", code, "no such company"));
+        None
+    });
+    let currency = Currency::parse(f.get("currency"), "currency").unwrap_or(Currency::CNY);
+    let ordered_at = match f.get("ordered_at").trim() {
+        "" => None,
+        s => from_local_input(s).or_else(|| {
+            errs.push(FieldError::new("ordered_at", "invalid_value", "not a date and time"));
+            None
+        }),
+    };
+    let status = OrderStatus::parse(f.get("status"));
+    if status.is_none() {
+        errs.push(FieldError::new("status", "invalid_option", "not a status"));
+    }
+    let lines = read_lines(&f, line_count, currency.minor_digits(), &mut errs);
+    let rerender = |errors: ValidationErrors, status: StatusCode, lines: usize, conflict: Option<&Order>| {
+        let s = FormState {
+            order: current.as_ref(),
+            posted: Some(&f),
+            contact_label: String::new(),
+            company_label: String::new(),
+            lines,
+        };
+        let (mut ins, mut groups) = inputs(&s, &defs, &products, locale);
+        let mut refs: Vec<&mut Input> = ins.iter_mut().chain(groups.iter_mut().flat_map(|g| g.1.iter_mut())).collect();
+        let mut other = attach_errors(&mut refs, &errors, locale);
+        if conflict.is_some() {
+            other.insert(0, locale.t("edit.conflict_body"));
+        }
+        let hidden = ref_hidden(contact, company);
+        let has_errors = !errors.is_empty() || conflict.is_some();
+        render(status, &form_page(w, conflict.or(current.as_ref()), (ins, groups), hidden, other, has_errors))
+    };
+    if f.get("more") == "1" {
+        return Ok(rerender(ValidationErrors::new(), StatusCode::OK, line_count + 3, None));
+    }
+    // Core validation numbers lines by their position among the posted ones; map back to the form's line index.
+    let index_of: Vec<usize> = lines.iter().map(|(i, _)| *i).collect();
+    let input = OrderInput {
+        number: f.opt("number"),
+        contact_id: contact,
+        company_id: company,
+        status,
+        currency: f.opt("currency"),
+        ordered_at,
+        lines: lines.into_iter().map(|(_, l)| l).collect(),
+        custom: custom_values(&defs, &f),
+    };
+    let renumber = |e: ValidationErrors| ValidationErrors {
+        errors: e
+            .errors
+            .into_iter()
+            .map(|mut fe| {
+                if let Some(rest) = fe.field.strip_prefix("lines/")
+                    && let Some((n, tail)) = rest.split_once('/')
+                    && let Ok(n) = n.parse::<usize>()
+                {
+                    fe.field = format!("lines/{}/{tail}", index_of.get(n).copied().unwrap_or(n));
+                }
+                fe
+            })
+            .collect(),
+    };
+    let line_ids: Vec<Uuid> = input.lines.iter().filter_map(|l| l.product_id).collect();
+    let facts = guanxi_store::products::facts(&state.db, &line_ids).await.or_page(locale)?;
+    let draft = match input.validate(&facts, &defs, guanxi_core::ids::now()) {
+        Ok(d) if errs.is_empty() => d,
+        Ok(_) => return Ok(rerender(errs, StatusCode::UNPROCESSABLE_ENTITY, line_count, None)),
+        Err(e) => {
+            // Missing contact is already reported once by the reference lookup.
+            let mut e = renumber(e);
+            if errs.errors.iter().any(|x| x.field == "contact_id") {
+                e.errors.retain(|x| x.field != "contact_id");
+            }
+            errs.errors.extend(e.errors);
+            return Ok(rerender(errs, StatusCode::UNPROCESSABLE_ENTITY, line_count, None));
+        }
+    };
+    let result = match (&current, id) {
+        (Some(o), Some(id)) => {
+            let version = f.get("version").parse::<i64>().unwrap_or(o.version);
+            guanxi_store::orders::update(&state.db, &w.actor, id, version, &draft).await
+        }
+        _ => guanxi_store::orders::create(&state.db, &w.actor, &draft).await,
+    };
+    match result {
+        Ok(o) => Ok(see_other(&format!("/orders/{}?saved=1", o.id))),
+        Err(StoreError::Invalid(e)) => Ok(rerender(renumber(e), StatusCode::UNPROCESSABLE_ENTITY, line_count, None)),
+        Err(StoreError::Duplicate { field }) => {
+            let e = ValidationErrors::from(FieldError::new(field, "duplicate", "is already in use"));
+            Ok(rerender(e, StatusCode::UNPROCESSABLE_ENTITY, line_count, None))
+        }
+        Err(StoreError::VersionMismatch { .. }) => {
+            let fresh = guanxi_store::orders::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
+            Ok(rerender(ValidationErrors::new(), StatusCode::CONFLICT, line_count, Some(&fresh)))
+        }
+        Err(e) => Err(WebError::store(e, locale)),
+    }
+}

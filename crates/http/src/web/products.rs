@@ -1,0 +1,356 @@
+//! Product pages: the catalogue list, one product with its recent orders, and the create/edit form.
+//!
+//! Every signed-in user reads the catalogue; changing it follows the store's rule (managers and admins).
+
+use super::form::{
+    Cell, FormData, FormPage, Input, ListPage, Opt, ShowPage, attach_errors, custom_inputs, custom_values, list_query,
+    page_url, parse_money, parse_uuid, total_text,
+};
+use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
+use crate::AppState;
+use crate::extract::RawQuery;
+use axum::Form;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use guanxi_core::ValidationErrors;
+use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
+use guanxi_core::filter::PRODUCT_FIELDS;
+use guanxi_core::money::{Currency, format_minor};
+use guanxi_core::order::{Product, ProductInput};
+use guanxi_store::StoreError;
+use uuid::Uuid;
+
+async fn defs(state: &AppState, w: &WebUser) -> WebResult<Vec<CustomFieldDef>> {
+    guanxi_store::custom_fields::list(&state.db, Some(ObjectType::Product)).await.or_page(w.locale)
+}
+
+const SORTS: [(&str, &str); 4] = [
+    ("", "contacts.sort.default"),
+    ("name", "contacts.sort.name"),
+    ("sku", "products.sort.sku"),
+    ("list_price_minor", "products.sort.price"),
+];
+
+pub async fn list(
+    State(state): State<AppState>,
+    w: WebUser,
+    OriginalUri(uri): OriginalUri,
+    raw: Result<RawQuery, crate::error::ApiError>,
+) -> WebResult<Response> {
+    let locale = w.locale;
+    let raw = raw.unwrap_or_default();
+    let category = raw.get("category").unwrap_or("").trim().to_string();
+    let name = raw.get("name").unwrap_or("").trim().to_string();
+    let active = raw.get("active").unwrap_or("").to_string();
+    let mut extra = Vec::new();
+    if !category.is_empty() {
+        extra.push(format!("category:eq:{category}"));
+    }
+    if !name.is_empty() {
+        extra.push(format!("name:contains:{name}"));
+    }
+    match active.as_str() {
+        "1" => extra.push("active:eq:true".into()),
+        "0" => extra.push("active:eq:false".into()),
+        _ => {}
+    }
+    let defs = defs(&state, &w).await?;
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    let mut total = String::new();
+    let mut next_url = None;
+    match list_query(&raw, &extra, PRODUCT_FIELDS, &defs, w.actor.user_id, locale) {
+        Err(e) => errors = e,
+        Ok(lq) => match guanxi_store::products::list(&state.db, &w.actor, &lq).await {
+            Ok(page) => {
+                rows = page
+                    .items
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            Cell::link(p.name.clone(), format!("/products/{}", p.id)),
+                            Cell::nowrap(p.sku.clone()),
+                            Cell::text(p.category.clone().unwrap_or_default()),
+                            Cell::nowrap(locale.money(p.list_price_minor, &p.currency)),
+                            Cell::text(locale.t(if p.active { "products.on_sale" } else { "products.off_sale" })),
+                        ]
+                    })
+                    .collect();
+                total = total_text(locale, "products.total", page.total, page.total_is_estimate);
+                next_url = page.next_cursor.map(|c| page_url("/products", uri.query().unwrap_or(""), Some(&c)));
+            }
+            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
+            Err(e) => return Err(WebError::store(e, locale)),
+        },
+    }
+    let sort = raw.sort.clone().unwrap_or_default();
+    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/products");
+    let page = ListPage {
+        cx: Cx::for_user(&w, "products", here, locale.t("products.title").to_string()),
+        heading: locale.t("products.title"),
+        action: "/products",
+        new_links: vec![("/products/new".into(), locale.t("products.new"))],
+        filters: vec![
+            Input::text("name", locale.t("field.name"), name),
+            Input::text("category", locale.t("field.category"), category),
+            Input::select(
+                "active",
+                locale.t("field.active"),
+                vec![
+                    Opt::new("", locale.t("products.any"), &active),
+                    Opt::new("1", locale.t("products.on_sale"), &active),
+                    Opt::new("0", locale.t("products.off_sale"), &active),
+                ],
+            ),
+            Input::select(
+                "sort",
+                locale.t("contacts.sort"),
+                SORTS.iter().map(|(v, k)| Opt::new(*v, locale.t(k), &sort)).collect(),
+            ),
+        ],
+        errors,
+        total,
+        columns: vec![
+            locale.t("field.name"),
+            locale.t("field.sku"),
+            locale.t("field.category"),
+            locale.t("field.list_price"),
+            locale.t("field.active"),
+        ],
+        rows,
+        empty: locale.t("products.empty"),
+        next_url,
+        first_url: raw.cursor.as_ref().map(|_| page_url("/products", uri.query().unwrap_or(""), None)),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
+    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    w: WebUser,
+    Path(raw_id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<Response> {
+    let locale = w.locale;
+    let id = record_id(&raw_id, &w)?;
+    let p = guanxi_store::products::get(&state.db, &w.actor, id).await.or_page(locale)?;
+    let saved = uri.query().is_some_and(|q| q.contains("saved=1"));
+    let defs = defs(&state, &w).await?;
+    let mut facts = vec![
+        (locale.t("field.sku"), p.sku.clone(), None),
+        (locale.t("field.category"), p.category.clone().unwrap_or_default(), None),
+        (locale.t("field.list_price"), locale.money(p.list_price_minor, &p.currency), None),
+        (
+            locale.t("field.active"),
+            locale.t(if p.active { "products.on_sale" } else { "products.off_sale" }).to_string(),
+            None,
+        ),
+        (locale.t("field.updated_at"), locale.date(p.updated_at.date_naive()), None),
+    ];
+    for d in &defs {
+        if let Some(v) = p.custom.get(&d.key) {
+            let shown = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            facts.push((locale.t("field.custom"), format!("{}: {shown}", d.label), None));
+        }
+    }
+    let page = ShowPage {
+        cx: Cx::for_user(&w, "products", &format!("/products/{id}"), p.name.clone()),
+        back_url: "/products".into(),
+        back_label: locale.t("products.title"),
+        heading: p.name.clone(),
+        sub: p.sku.clone(),
+        tags: vec![],
+        facts,
+        actions: vec![(format!("/products/{id}/edit"), locale.t("action.edit"))],
+        saved,
+        sections: vec![],
+        timeline: None,
+        older_url: None,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn inputs(p: Option<&Product>, f: Option<&FormData>, defs: &[CustomFieldDef], w: &WebUser) -> Vec<Input> {
+    let locale = w.locale;
+    let val = |name: &str, stored: Option<String>| match f {
+        Some(f) => f.get(name).to_string(),
+        None => stored.unwrap_or_default(),
+    };
+    let active = match f {
+        Some(f) => f.get("active").to_string(),
+        None => {
+            if p.is_none_or(|p| p.active) {
+                "1".into()
+            } else {
+                String::new()
+            }
+        }
+    };
+    let mut out = vec![
+        Input::text("sku", locale.t("field.sku"), val("sku", p.map(|p| p.sku.clone()))).required(),
+        Input::text("name", locale.t("field.name"), val("name", p.map(|p| p.name.clone()))).required(),
+        Input::text("category", locale.t("field.category"), val("category", p.and_then(|p| p.category.clone()))),
+        Input::money(
+            "list_price_minor",
+            locale.t("field.list_price"),
+            val("list_price_minor", p.map(|p| format_minor(p.list_price_minor, p.currency))),
+        ),
+        Input::text(
+            "currency",
+            locale.t("field.currency"),
+            val("currency", Some(p.map(|p| p.currency.as_str().to_string()).unwrap_or_else(|| "CNY".into()))),
+        ),
+        Input::new("active", locale.t("field.active"), "checkbox", active),
+    ];
+    let empty = serde_json::Map::new();
+    out.extend(custom_inputs(defs, p.map(|p| &p.custom).unwrap_or(&empty), f, locale));
+    out
+}
+
+fn form_page(
+    w: &WebUser,
+    p: Option<&Product>,
+    inputs: Vec<Input>,
+    other: Vec<&'static str>,
+    has_errors: bool,
+) -> FormPage {
+    let locale = w.locale;
+    let (heading, action, back, hidden) = match p {
+        Some(p) => (
+            locale.t1("companies.edit", &p.name),
+            format!("/products/{}/edit", p.id),
+            format!("/products/{}", p.id),
+            vec![("version".to_string(), p.version.to_string())],
+        ),
+        None => (locale.t("products.new").to_string(), "/products/new".into(), "/products".into(), vec![]),
+    };
+    FormPage {
+        cx: Cx::for_user(w, "products", &action, heading.clone()),
+        heading,
+        back_url: back,
+        back_label: if p.is_some() { locale.t("action.back") } else { locale.t("products.title") },
+        action,
+        hidden,
+        inputs,
+        groups: vec![],
+        other_errors: other,
+        has_errors,
+        submit: locale.t("action.save"),
+    }
+}
+
+/// The catalogue is changed by managers and admins (the store enforces it; the forms say so up front).
+fn catalogue_writer(w: &WebUser) -> WebResult<()> {
+    if w.actor.role == guanxi_core::access::Role::Member {
+        return Err(WebError::Forbidden(w.locale));
+    }
+    Ok(())
+}
+
+pub async fn new_form(State(state): State<AppState>, w: WebUser) -> WebResult<Response> {
+    catalogue_writer(&w)?;
+    let defs = defs(&state, &w).await?;
+    Ok(render(StatusCode::OK, &form_page(&w, None, inputs(None, None, &defs, &w), vec![], false)))
+}
+
+pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): Path<String>) -> WebResult<Response> {
+    let id = record_id(&raw_id, &w)?;
+    catalogue_writer(&w)?;
+    let p = guanxi_store::products::get(&state.db, &w.actor, id).await.or_page(w.locale)?;
+    let defs = defs(&state, &w).await?;
+    Ok(render(StatusCode::OK, &form_page(&w, Some(&p), inputs(Some(&p), None, &defs, &w), vec![], false)))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    w: WebUser,
+    Form(f): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    save(&state, &w, None, FormData(f)).await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    w: WebUser,
+    Path(raw_id): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let id = record_id(&raw_id, &w)?;
+    save(&state, &w, Some(id), FormData(f)).await
+}
+
+async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
+    let locale = w.locale;
+    let current = match id {
+        Some(id) => Some(guanxi_store::products::get(&state.db, &w.actor, id).await.or_page(locale)?),
+        None => None,
+    };
+    let defs = defs(state, w).await?;
+    let mut errs = ValidationErrors::new();
+    let currency = Currency::parse(f.get("currency"), "currency").unwrap_or(Currency::CNY);
+    let price = match f.get("list_price_minor").trim() {
+        "" => None,
+        s => match parse_money(s, currency.minor_digits()) {
+            Some(m) => Some(m),
+            None => {
+                errs.push(guanxi_core::FieldError::new("list_price_minor", "invalid_value", "not an amount"));
+                None
+            }
+        },
+    };
+    let input = ProductInput {
+        sku: f.opt("sku"),
+        name: f.opt("name"),
+        category: f.opt("category"),
+        list_price_minor: price,
+        currency: f.opt("currency"),
+        active: Some(f.checked("active")),
+        custom: custom_values(&defs, &f),
+    };
+    let failed = |errors: ValidationErrors, status: StatusCode, conflict: Option<&Product>| {
+        let mut ins = inputs(current.as_ref(), Some(&f), &defs, w);
+        let mut refs: Vec<&mut Input> = ins.iter_mut().collect();
+        let mut other = attach_errors(&mut refs, &errors, locale);
+        if conflict.is_some() {
+            other.insert(0, locale.t("edit.conflict_body"));
+        }
+        render(status, &form_page(w, conflict.or(current.as_ref()), ins, other, true))
+    };
+    let draft = match input.validate(&defs) {
+        Ok(d) if errs.is_empty() => d,
+        Ok(_) => return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, None)),
+        Err(e) => {
+            errs.errors.extend(e.errors);
+            return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, None));
+        }
+    };
+    let result = match (&current, id) {
+        (Some(p), Some(id)) => {
+            let version = f.get("version").parse::<i64>().unwrap_or(p.version);
+            guanxi_store::products::update(&state.db, &w.actor, id, version, &draft).await
+        }
+        _ => guanxi_store::products::create(&state.db, &w.actor, &draft).await,
+    };
+    match result {
+        Ok(p) => Ok(see_other(&format!("/products/{}?saved=1", p.id))),
+        Err(StoreError::Invalid(e)) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
+        Err(StoreError::Duplicate { field }) => {
+            let e = ValidationErrors::from(guanxi_core::FieldError::new(field, "duplicate", "is already in use"));
+            Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None))
+        }
+        Err(StoreError::VersionMismatch { .. }) => {
+            let fresh =
+                guanxi_store::products::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
+            Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(&fresh)))
+        }
+        Err(e) => Err(WebError::store(e, locale)),
+    }
+}
