@@ -3,6 +3,7 @@
 mod analyze;
 mod demo;
 mod demo_orders;
+mod export;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -84,6 +85,8 @@ enum Command {
     },
     /// Compute customer metrics now: RFM, tiers, lifecycle stages, CLV, churn risk, clusters, cross-sell.
     Analyze,
+    /// Export records the user may see to CSV, XLSX, JSON Lines or vCard (same filters as the API).
+    Export(export::ExportArgs),
     /// Copy the SQLite database to FILE while the server runs (VACUUM INTO); use pg_dump for PostgreSQL.
     Backup { file: PathBuf },
 }
@@ -234,6 +237,12 @@ async fn main() -> Result<()> {
             serve(db, config, args.listen).await
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
+        Command::Export(args) => {
+            let db = open_db(&cli.db).await?;
+            let result = export::run(&db, args).await;
+            db.close().await;
+            result
+        }
         Command::Backup { file } => {
             let db = open_db(&cli.db).await?;
             db.backup_sqlite(&file).await?;

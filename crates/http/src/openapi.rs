@@ -73,6 +73,34 @@ fn id_param() -> Value {
     json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}})
 }
 
+/// `GET /api/v1/{path}/export`: the list parameters (without paging) plus `format`.
+fn add_export(paths: &mut Map<String, Value>, path: &str, vcard: bool) {
+    let mut params: Vec<Value> = list_params()
+        .as_array()
+        .map(|a| a.iter().filter(|p| p["name"] != "limit" && p["name"] != "cursor").cloned().collect())
+        .unwrap_or_default();
+    let formats: Vec<&str> = if vcard { vec!["csv", "xlsx", "jsonl", "vcard"] } else { vec!["csv", "xlsx", "jsonl"] };
+    params.push(
+        json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": formats, "default": "csv"}}),
+    );
+    let mut ok = Map::new();
+    ok.insert(
+        "200".into(),
+        json!({"description": "Every matching record the caller can see, streamed. CSV is UTF-8 with a BOM; cells a spreadsheet would run as a formula start with '. Orders have one row per line.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}},
+                "application/jsonl": {"schema": {"type": "string"}},
+                "text/vcard": {"schema": {"type": "string"}}
+            }}),
+    );
+    paths.insert(
+        format!("/api/v1/{path}/export"),
+        json!({"get": {"tags": [path], "operationId": format!("export_{path}"), "summary": format!("Export {path} (same filters as the list)"),
+            "parameters": params, "responses": with_problems(ok, &["401", "422"])}}),
+    );
+}
+
 fn add_resource<R: Resource>(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>, batch: bool) {
     add_schema::<R::Record>(schemas);
     add_schema::<R::Input>(schemas);
@@ -134,6 +162,11 @@ pub fn document() -> Value {
     add_resource::<Orders>(&mut paths, &mut schemas, true);
     add_resource::<Activities>(&mut paths, &mut schemas, true);
     add_resource::<Tasks>(&mut paths, &mut schemas, false);
+    for (path, vcard) in
+        [("contacts", true), ("companies", false), ("products", false), ("orders", false), ("activities", false)]
+    {
+        add_export(&mut paths, path, vcard);
+    }
     add_schema::<guanxi_core::activity::TimelineEntry>(&mut schemas);
     add_schema::<guanxi_core::custom_field::CustomFieldDef>(&mut schemas);
     add_schema::<guanxi_core::custom_field::CustomFieldInput>(&mut schemas);

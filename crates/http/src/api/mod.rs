@@ -5,6 +5,7 @@
 pub mod accounts;
 mod analytics;
 mod custom_fields;
+pub mod exports;
 mod health;
 mod idempotency;
 pub mod records;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(custom_fields::routes())
         .merge(search::routes())
+        .merge(exports::routes())
         .merge(records::routes())
         .merge(analytics::routes())
 }

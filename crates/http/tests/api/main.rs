@@ -10,5 +10,6 @@ mod analytics;
 mod auth;
 mod contacts;
 mod errors;
+mod exports;
 mod records;
 mod search;
