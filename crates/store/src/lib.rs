@@ -14,6 +14,7 @@ pub mod custom_fields;
 mod db;
 mod error;
 pub mod idempotency;
+pub mod imports;
 pub mod orders;
 mod page;
 pub mod products;

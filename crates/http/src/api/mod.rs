@@ -8,6 +8,7 @@ mod custom_fields;
 pub mod exports;
 mod health;
 mod idempotency;
+pub mod imports;
 pub mod records;
 mod search;
 
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(custom_fields::routes())
         .merge(search::routes())
         .merge(exports::routes())
+        .merge(imports::routes())
         .merge(records::routes())
         .merge(analytics::routes())
 }
