@@ -293,6 +293,8 @@ fn open_csv(mut f: std::fs::File) -> Result<(SourceInfo, Rows), FileError> {
     };
     let mut record = csv::ByteRecord::new();
     let mut done = false;
+    // Where the next record starts: an I/O error (a record too long) carries no position of its own.
+    let mut next_line = reader.position().line();
     let rows = std::iter::from_fn(move || {
         loop {
             if done {
@@ -307,7 +309,8 @@ fn open_csv(mut f: std::fs::File) -> Result<(SourceInfo, Rows), FileError> {
                     return None;
                 }
                 Ok(true) => {
-                    let line = record.position().map(|p| p.line()).unwrap_or(0);
+                    let line = record.position().map(|p| p.line()).unwrap_or(next_line);
+                    next_line = reader.position().line();
                     // Blank lines between records are not rows.
                     if record.len() == 1 && record[0].iter().all(|b| b.is_ascii_whitespace()) {
                         continue;
@@ -317,7 +320,7 @@ fn open_csv(mut f: std::fs::File) -> Result<(SourceInfo, Rows), FileError> {
                 Err(e) => {
                     // The parser cannot resynchronise after an I/O or size error; a UTF-8 error is per row.
                     done = true;
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    let line = e.position().map(|p| p.line()).unwrap_or(next_line);
                     return Some(Err(RowError::new(line, None, "unreadable", csv_message(&e))));
                 }
             }
@@ -532,6 +535,7 @@ mod tests {
         let e = rows[0].as_ref().unwrap_err();
         assert_eq!(e.code, "unreadable");
         assert!(e.message.contains("never closed"), "{}", e.message);
+        assert_eq!(e.line, 2);
     }
 
     #[test]

@@ -11,5 +11,6 @@ mod auth;
 mod contacts;
 mod errors;
 mod exports;
+mod imports;
 mod records;
 mod search;
