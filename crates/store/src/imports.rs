@@ -252,7 +252,14 @@ pub async fn find_or_create(db: &Db, actor: &Actor, n: &NewImport) -> Result<(Im
     sql.push(" AND policy = ").bind(Arg::Text(n.policy.as_str().into()));
     sql.push(" AND status NOT IN ('undoing', 'undone') ORDER BY created_at DESC LIMIT 1");
     if let Some(row) = tx.fetch_optional::<JobRow>(sql).await? {
-        return Ok((row.into_job(), true));
+        // Asked again: an interrupted, cancelled or failed import is queued to resume from its checkpoint. A
+        // runner still at work on it finds the status changed at its next batch and leaves the job to the new one.
+        let mut requeue = tx.sql("UPDATE import_jobs SET status = 'queued', updated_at = ");
+        requeue.bind(Arg::Ts(guanxi_core::ids::now())).push(" WHERE id = ").bind(Arg::Uuid(row.id));
+        requeue.push(" AND status IN ('running', 'cancelling', 'cancelled', 'failed')");
+        tx.execute(requeue).await?;
+        tx.commit().await?;
+        return Ok((get(db, actor, row.id).await?, true));
     }
     let now = guanxi_core::ids::now();
     let id = guanxi_core::ids::new_id();
@@ -336,14 +343,14 @@ fn conflict(field: &str, message: &str) -> StoreError {
     StoreError::Invalid(ValidationErrors::from(FieldError::new(field, "invalid_state", message)))
 }
 
-/// Takes a job for running: from any state but finished, undone or being undone. Another runner that still
-/// works on it will find the checkpoint moved at its next batch and stop.
+/// Takes a queued job for running ([`find_or_create`] queues a job each time it is asked for). A job cancelled
+/// meanwhile stays cancelled.
 pub async fn claim(db: &Db, id: Uuid) -> Result<ImportJob> {
     let now = guanxi_core::ids::now();
     let mut sql = db.sql("UPDATE import_jobs SET status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE 'running' END, rows_at_start = rows_done, started_at = ");
     sql.bind(Arg::Ts(now)).push(", updated_at = ").bind(Arg::Ts(now));
     sql.push(", error = NULL, finished_at = NULL WHERE id = ").bind(Arg::Uuid(id));
-    sql.push(" AND status IN ('queued', 'running', 'cancelling', 'cancelled', 'failed')");
+    sql.push(" AND status IN ('queued', 'cancelling')");
     db.execute(sql).await?;
     let sql = {
         let mut s = db.sql(&format!("SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = "));

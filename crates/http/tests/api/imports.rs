@@ -337,3 +337,65 @@ app_test!(bad_input_catalogue, |app: &TestApp| async move {
     assert!(job["error"].as_str().unwrap().contains("line 3"), "{job}");
     assert_eq!(job["rows_created"], 1);
 });
+
+app_test!(cancel_keeps_committed_batches_and_a_rerun_resumes, |app: &TestApp| async move {
+    let admin = app.admin().await;
+    let mut csv = String::from("name,email\n");
+    for i in 0..6000 {
+        csv.push_str(&format!("客户{i},c{i}@example.com\n"));
+    }
+    let r = upload(app, &admin, "/api/v1/imports?type=contacts", csv.clone().into_bytes()).await;
+    let job: Value = r.json().await.unwrap();
+    let id = job["id"].as_str().unwrap().to_string();
+    let r = app.post(&admin, &format!("/api/v1/imports/{id}/cancel"), &json!({})).await;
+    assert_eq!(r.status(), 200);
+    let job = wait(app, &admin, &id).await;
+    assert_eq!(job["status"], "cancelled", "{job}");
+    let done = job["rows_done"].as_i64().unwrap();
+    assert!(done < 6000, "cancelled before the end ({done} rows)");
+    assert_eq!(job["rows_created"].as_i64().unwrap(), done, "what was committed stays");
+    problem(app.post(&admin, &format!("/api/v1/imports/{id}/cancel"), &json!({})).await, 422).await;
+
+    // The same file again resumes the cancelled import from its checkpoint.
+    let r = upload(app, &admin, "/api/v1/imports?type=contacts", csv.into_bytes()).await;
+    let again: Value = r.json().await.unwrap();
+    assert_eq!((again["id"].as_str(), again["resumed"].as_bool()), (Some(id.as_str()), Some(true)));
+    let job = wait(app, &admin, &id).await;
+    assert_eq!((job["status"].as_str(), job["rows_created"].as_i64()), (Some("done"), Some(6000)));
+    let page: Value = app.get(&admin, "/api/v1/contacts?limit=1").await.json().await.unwrap();
+    assert_eq!(page["total"], 6000);
+});
+
+app_test!(xlsx_import_reads_dates_and_numbers, |app: &TestApp| async move {
+    let admin = app.admin().await;
+    let bytes = {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (i, h) in ["姓名", "手机", "生日", "邮箱"].iter().enumerate() {
+            sheet.write_string(0, i as u16, *h).unwrap();
+        }
+        let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+        sheet.write_string(1, 0, "张伟").unwrap();
+        sheet.write_number(1, 1, 13800138000.0).unwrap();
+        sheet
+            .write_datetime_with_format(1, 2, rust_xlsxwriter::ExcelDateTime::from_ymd(1990, 3, 5).unwrap(), &date)
+            .unwrap();
+        sheet.write_string(1, 3, "zhang@example.com").unwrap();
+        sheet.write_string(2, 0, "=1+1").unwrap();
+        sheet.write_string(2, 3, "bad@").unwrap();
+        book.save_to_buffer().unwrap()
+    };
+    let job = import(app, &admin, "file_name=客户.xlsx", bytes).await;
+    assert_eq!(
+        (job["status"].as_str(), job["rows_created"].as_i64(), job["rows_failed"].as_i64()),
+        (Some("done"), Some(1), Some(1)),
+        "{job}"
+    );
+    let errs = errors(app, &admin, &job["id"]).await;
+    assert_eq!(errs, vec![(3, Some("邮箱".to_string()), "invalid_email".to_string())]);
+    let c = &contacts(app, &admin).await[0];
+    assert_eq!(
+        (c["phones"][0]["number"].as_str(), c["birthday"].as_str()),
+        (Some("+8613800138000"), Some("1990-03-05"))
+    );
+});
