@@ -326,16 +326,16 @@ pub async fn errors(db: &Db, actor: &Actor, id: Uuid, after_line: i64, limit: u3
 /// Asks a queued or running job to stop after its current batch (whatever it committed stays, and can be
 /// undone); a job that is not running is cancelled at once.
 pub async fn cancel(db: &Db, actor: &Actor, id: Uuid) -> Result<ImportJob> {
-    let job = get(db, actor, id).await?;
-    let next = match job.status {
-        JobStatus::Running => "cancelling",
-        JobStatus::Queued | JobStatus::Failed => "cancelled",
-        _ => return Err(conflict("status", "the import is not running")),
-    };
-    let mut sql = db.sql(&format!("UPDATE import_jobs SET status = '{next}', updated_at = "));
+    get(db, actor, id).await?;
+    // One statement, so a runner claiming the job at the same moment cannot slip between a read and a write.
+    let mut sql = db.sql(
+        "UPDATE import_jobs SET status = CASE WHEN status = 'running' THEN 'cancelling' ELSE 'cancelled' END, updated_at = ",
+    );
     sql.bind(Arg::Ts(guanxi_core::ids::now())).push(" WHERE id = ").bind(Arg::Uuid(id));
-    sql.push(" AND status = ").bind(Arg::Text(job.status.as_str().into()));
-    db.execute(sql).await?;
+    sql.push(" AND status IN ('queued', 'running', 'failed')");
+    if db.execute(sql).await? == 0 {
+        return Err(conflict("status", "the import is not running"));
+    }
     get(db, actor, id).await
 }
 
@@ -945,8 +945,17 @@ async fn delete_created(tx: &mut Tx, actor: &Actor, ids: &[(Uuid, i64)]) -> Resu
         del.push(")");
         tx.execute(del).await?;
     }
-    for (_, seq) in &gone {
-        tx.delete_search_tokens(crate::db::SearchTable::Contacts, *seq).await?;
+    // FTS5 rows have no foreign key (PostgreSQL's search rows go with the contact); one statement per batch.
+    if tx.dialect() == crate::Dialect::Sqlite {
+        let mut del = tx.sql("DELETE FROM contact_fts WHERE rowid IN (");
+        for (i, (_, seq)) in gone.iter().enumerate() {
+            if i > 0 {
+                del.push(", ");
+            }
+            del.bind(Arg::I64(*seq));
+        }
+        del.push(")");
+        tx.execute(del).await?;
     }
     Ok(gone.len() as i64)
 }

@@ -23,7 +23,8 @@ async fn import(app: &TestApp, user: &TestUser, query: &str, bytes: Vec<u8>) -> 
 }
 
 async fn wait(app: &TestApp, user: &TestUser, id: &str) -> Value {
-    for _ in 0..600 {
+    // Generous: a debug build under a parallel test run imports a few hundred rows a second.
+    for _ in 0..2400 {
         let job: Value = app.get(user, &format!("/api/v1/imports/{id}")).await.json().await.unwrap();
         if !matches!(job["status"].as_str(), Some("queued" | "running" | "cancelling")) {
             return job;
