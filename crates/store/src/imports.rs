@@ -1136,7 +1136,12 @@ pub async fn run_contacts(
             }
         }
     }
-    let _ = reader.await;
+    // A reader that panicked closed the channel early: that is not the end of the file.
+    if let Err(e) = reader.await
+        && fatal.is_none()
+    {
+        fatal = Some(format!("reading the file failed: {e}"));
+    }
     if fatal.is_none() && !saw_rows {
         fatal = Some(guanxi_io::read::FileError::HeaderOnly.to_string());
     }
