@@ -250,6 +250,13 @@ pub async fn find_or_create(db: &Db, actor: &Actor, n: &NewImport) -> Result<(Im
     sql.push(" AND content_hash = ").bind(Arg::Text(n.content_hash.clone()));
     sql.push(" AND dry_run = ").bind(Arg::Bool(n.dry_run));
     sql.push(" AND policy = ").bind(Arg::Text(n.policy.as_str().into()));
+    // The same file with another mapping or key is another import (it would store different records).
+    sql.push(" AND mapping = ");
+    push_value(&mut sql, Some(Arg::Text(n.mapping.to_string())), true);
+    match n.match_key {
+        Some(k) => sql.push(" AND match_key = ").bind(Arg::Text(k.as_str().into())),
+        None => sql.push(" AND match_key IS NULL"),
+    };
     sql.push(" AND status NOT IN ('undoing', 'undone') ORDER BY created_at DESC LIMIT 1");
     if let Some(row) = tx.fetch_optional::<JobRow>(sql).await? {
         // Asked again: an interrupted, cancelled or failed import is queued to resume from its checkpoint. A
