@@ -3,6 +3,8 @@
 mod analyze;
 mod demo;
 mod demo_orders;
+mod export;
+mod import;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -84,6 +86,17 @@ enum Command {
     },
     /// Compute customer metrics now: RFM, tiers, lifecycle stages, CLV, churn risk, clusters, cross-sell.
     Analyze,
+    /// Import contacts from a CSV or XLSX file (resumable: run it again after an interruption).
+    Import(import::ImportArgs),
+    /// Undo an import: remove the records it created, restore the ones it updated.
+    UndoImport {
+        /// The import's id (printed by `guanxi import`).
+        job_id: String,
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_user: Option<String>,
+    },
+    /// Export records the user may see to CSV, XLSX, JSON Lines or vCard (same filters as the API).
+    Export(export::ExportArgs),
     /// Copy the SQLite database to FILE while the server runs (VACUUM INTO); use pg_dump for PostgreSQL.
     Backup { file: PathBuf },
 }
@@ -104,7 +117,12 @@ async fn open_db(args: &DbArgs) -> Result<Db> {
 
 fn app_config(db: &DbArgs, serve: &ServeArgs) -> Result<AppConfig> {
     let region = Region::parse(&db.default_region).map_err(|e| anyhow::anyhow!("--default-region: {}", e.message))?;
-    Ok(AppConfig { default_region: region, secure_cookies: serve.secure_cookies, ..AppConfig::default() })
+    Ok(AppConfig {
+        default_region: region,
+        secure_cookies: serve.secure_cookies,
+        import_dir: db.data_dir.join("imports"),
+        ..AppConfig::default()
+    })
 }
 
 async fn serve(db: Db, config: AppConfig, listen: SocketAddr) -> Result<()> {
@@ -234,6 +252,26 @@ async fn main() -> Result<()> {
             serve(db, config, args.listen).await
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
+        Command::Import(args) => {
+            let region = Region::parse(&cli.db.default_region)
+                .map_err(|e| anyhow::anyhow!("--default-region: {}", e.message))?;
+            let db = open_db(&cli.db).await?;
+            let result = import::run(&db, region, args).await;
+            db.close().await;
+            result
+        }
+        Command::UndoImport { job_id, as_user } => {
+            let db = open_db(&cli.db).await?;
+            let result = import::undo(&db, &job_id, as_user.as_deref()).await;
+            db.close().await;
+            result
+        }
+        Command::Export(args) => {
+            let db = open_db(&cli.db).await?;
+            let result = export::run(&db, args).await;
+            db.close().await;
+            result
+        }
         Command::Backup { file } => {
             let db = open_db(&cli.db).await?;
             db.backup_sqlite(&file).await?;

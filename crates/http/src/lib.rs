@@ -32,11 +32,18 @@ pub struct AppConfig {
     pub session_ttl: Duration,
     /// Mark cookies `Secure` (behind HTTPS).
     pub secure_cookies: bool,
+    /// Where uploaded import files wait while their import runs.
+    pub import_dir: std::path::PathBuf,
 }
 
 impl Default for AppConfig {
     fn default() -> Self {
-        AppConfig { default_region: Region::CN, session_ttl: Duration::from_secs(12 * 3600), secure_cookies: false }
+        AppConfig {
+            default_region: Region::CN,
+            session_ttl: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+            import_dir: std::env::temp_dir().join("guanxi-imports"),
+        }
     }
 }
 

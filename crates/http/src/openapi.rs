@@ -75,6 +75,77 @@ fn id_param() -> Value {
     json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}})
 }
 
+/// The import routes: preview, start (resumable by content hash), progress, errors, cancel, undo, mappings.
+fn add_imports(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>) {
+    add_schema::<guanxi_store::imports::ImportJob>(schemas);
+    add_schema::<guanxi_store::imports::ImportRowError>(schemas);
+    add_schema::<guanxi_store::imports::UndoSummary>(schemas);
+    add_schema::<guanxi_store::imports::SavedMapping>(schemas);
+    let tag = ["imports"];
+    let file_body = json!({"required": true, "description": "The file itself: CSV (UTF-8 with or without BOM, UTF-16, GBK/GB18030; comma, semicolon or tab) or XLSX",
+        "content": {"text/csv": {"schema": {"type": "string"}}, "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}});
+    let q = |name: &str, description: &str| json!({"name": name, "in": "query", "description": description, "schema": {"type": "string"}});
+    let ty = json!({"name": "type", "in": "query", "schema": {"type": "string", "enum": ["contacts"], "default": "contacts"}});
+    let mapping =
+        q("mapping", "A mapping as JSON: {\"columns\": {\"手机\": \"phone\", …}}; default: proposed from the headers");
+    let mapping_name = q("mapping_name", "A saved mapping");
+    paths.insert("/api/v1/imports/preview".into(), json!({"post": {"tags": tag, "summary": "Detected encoding and delimiter, the proposed mapping (Chinese/English headers, Zoho/HubSpot/Salesforce presets) and the first 20 rows as they would be stored, with their errors",
+        "parameters": [ty, mapping, mapping_name], "requestBody": file_body,
+        "responses": with_problems(json_response("200", "Preview", json!({"type": "object"})), &["401", "403", "413", "422"])}}));
+    paths.insert("/api/v1/imports".into(), json!({
+        "get": {"tags": tag, "summary": "The caller's imports, newest first", "responses": with_problems(json_response("200", "Jobs", json!({"type": "array", "items": r("ImportJob")})), &["401"])},
+        "post": {"tags": tag, "summary": "Start an import in the background, or resume the caller's earlier import of the same file (same content hash and policy)",
+            "parameters": [ty, mapping, mapping_name,
+                {"name": "policy", "in": "query", "schema": {"type": "string", "enum": ["create_only", "update_only", "create_or_update"], "default": "create_only"}},
+                {"name": "match", "in": "query", "description": "Default: external_id, email or phone, the first the mapping fills", "schema": {"type": "string", "enum": ["external_id", "email", "phone", "none"]}},
+                {"name": "dry_run", "in": "query", "schema": {"type": "boolean", "default": false}},
+                q("file_name", "Shown in the job list")],
+            "requestBody": file_body,
+            "responses": with_problems({let mut m = Map::new(); m.insert("202".into(), json!({"description": "Started (or found); `resumed` says whether the job existed", "content": {"application/json": {"schema": r("ImportJob")}}})); m}, &["401", "403", "413", "422"])}
+    }));
+    paths.insert("/api/v1/imports/{id}".into(), json!({"get": {"tags": tag, "summary": "Progress: rows done, created, updated, rejected, rows per second", "parameters": [id_param()],
+        "responses": with_problems(json_response("200", "The job", r("ImportJob")), &["401", "404"])}}));
+    paths.insert("/api/v1/imports/{id}/errors".into(), json!({"get": {"tags": tag, "summary": "Every rejected row with its line, column and reason", "parameters": [id_param(),
+            {"name": "after_line", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 5000, "default": 500}}],
+        "responses": with_problems(json_response("200", "Errors in line order", json!({"type": "object", "properties": {"items": {"type": "array", "items": r("ImportRowError")}, "next_after_line": {"type": ["integer", "null"]}}})), &["401", "404", "422"])}}));
+    paths.insert("/api/v1/imports/{id}/cancel".into(), json!({"post": {"tags": tag, "summary": "Stop after the current batch (committed rows stay and can be undone)", "parameters": [id_param()],
+        "responses": with_problems(json_response("200", "The job", r("ImportJob")), &["401", "403", "404", "422"])}}));
+    paths.insert("/api/v1/imports/{id}/undo".into(), json!({"post": {"tags": tag, "summary": "Remove the records the import created and restore those it updated (records changed since are kept)", "parameters": [id_param()],
+        "responses": with_problems(json_response("200", "What was undone", r("UndoSummary")), &["401", "403", "404", "422"])}}));
+    paths.insert("/api/v1/imports/mappings".into(), json!({"get": {"tags": tag, "parameters": [ty], "responses": with_problems(json_response("200", "Saved mappings", json!({"type": "array", "items": r("SavedMapping")})), &["401", "422"])}}));
+    paths.insert("/api/v1/imports/mappings/{name}".into(), json!({"put": {"tags": tag, "summary": "Save a mapping under a name", "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}, ty],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"columns": {"type": "object", "additionalProperties": {"type": "string"}}, "date_order": {"type": "string", "enum": ["month_first", "day_first"]}}}}}},
+        "responses": with_problems(json_response("200", "Saved", r("SavedMapping")), &["401", "403", "415", "422"])}}));
+}
+
+/// `GET /api/v1/{path}/export`: the list parameters (without paging) plus `format`.
+fn add_export(paths: &mut Map<String, Value>, path: &str, vcard: bool) {
+    let mut params: Vec<Value> = list_params()
+        .as_array()
+        .map(|a| a.iter().filter(|p| p["name"] != "limit" && p["name"] != "cursor").cloned().collect())
+        .unwrap_or_default();
+    let formats: Vec<&str> = if vcard { vec!["csv", "xlsx", "jsonl", "vcard"] } else { vec!["csv", "xlsx", "jsonl"] };
+    params.push(
+        json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": formats, "default": "csv"}}),
+    );
+    let mut ok = Map::new();
+    ok.insert(
+        "200".into(),
+        json!({"description": "Every matching record the caller can see, streamed. CSV is UTF-8 with a BOM; cells a spreadsheet would run as a formula start with '. Orders have one row per line.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}},
+                "application/jsonl": {"schema": {"type": "string"}},
+                "text/vcard": {"schema": {"type": "string"}}
+            }}),
+    );
+    paths.insert(
+        format!("/api/v1/{path}/export"),
+        json!({"get": {"tags": [path], "operationId": format!("export_{path}"), "summary": format!("Export {path} (same filters as the list)"),
+            "parameters": params, "responses": with_problems(ok, &["401", "422"])}}),
+    );
+}
+
 fn add_resource<R: Resource>(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>, batch: bool) {
     add_schema::<R::Record>(schemas);
     add_schema::<R::Input>(schemas);
@@ -136,6 +207,12 @@ pub fn document() -> Value {
     add_resource::<Orders>(&mut paths, &mut schemas, true);
     add_resource::<Activities>(&mut paths, &mut schemas, true);
     add_resource::<Tasks>(&mut paths, &mut schemas, false);
+    add_imports(&mut paths, &mut schemas);
+    for (path, vcard) in
+        [("contacts", true), ("companies", false), ("products", false), ("orders", false), ("activities", false)]
+    {
+        add_export(&mut paths, path, vcard);
+    }
     add_schema::<guanxi_core::activity::TimelineEntry>(&mut schemas);
     add_schema::<guanxi_core::custom_field::CustomFieldDef>(&mut schemas);
     add_schema::<guanxi_core::custom_field::CustomFieldInput>(&mut schemas);

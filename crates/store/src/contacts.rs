@@ -511,8 +511,29 @@ pub async fn get(db: &Db, actor: &Actor, id: Uuid) -> Result<Contact> {
 /// Replaces the writable fields when the stored version is `expected_version`.
 pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: &ContactDraft) -> Result<Contact> {
     let mut tx = db.begin().await?;
-    let (owner, team) = owner_and_team(&mut tx, actor, d.owner_id).await?;
-    let company_name = visible_company_name(&mut tx, actor, d.company_id).await?;
+    match update_in_tx(&mut tx, actor, id, expected_version, d).await? {
+        Some(c) => {
+            tx.commit().await?;
+            Ok(c)
+        }
+        None => {
+            drop(tx);
+            Err(why_not_changed(db, actor, id).await)
+        }
+    }
+}
+
+/// [`update`] inside the caller's transaction (imports update many contacts in one); `None` when the contact is
+/// invisible, read-only for the caller or at another version.
+pub(crate) async fn update_in_tx(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: i64,
+    d: &ContactDraft,
+) -> Result<Option<Contact>> {
+    let (owner, team) = owner_and_team(tx, actor, d.owner_id).await?;
+    let company_name = visible_company_name(tx, actor, d.company_id).await?;
     let now = guanxi_core::ids::now();
     let mut sql = tx.sql("UPDATE contacts SET ");
     for (col, v, is_json) in column_values(d, owner, team) {
@@ -526,14 +547,10 @@ pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: 
     push_changeable(&mut sql, "contacts", actor);
     sql.push(" RETURNING ").push(&COLUMNS.replace("c.", ""));
     let row: Option<ContactRow> = tx.fetch_optional(sql).await?;
-    let Some(row) = row else {
-        drop(tx);
-        return Err(why_not_changed(db, actor, id).await);
-    };
+    let Some(row) = row else { return Ok(None) };
     let seq = row.seq;
-    write_side_tables(&mut tx, id, seq, d, company_name.as_deref(), true).await?;
-    tx.commit().await?;
-    Ok(row.into_contact())
+    write_side_tables(tx, id, seq, d, company_name.as_deref(), true).await?;
+    Ok(Some(row.into_contact()))
 }
 
 /// After a conditional write matched nothing: the record is invisible/absent (404), read-only for the caller

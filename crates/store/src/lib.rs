@@ -16,6 +16,7 @@ mod db;
 pub mod dedup;
 mod error;
 pub mod idempotency;
+pub mod imports;
 pub mod merges;
 pub mod orders;
 mod page;

@@ -141,6 +141,15 @@ impl TestDb {
         }
     }
 
+    /// The URL another process (the `guanxi` binary in CLI tests) opens this database with.
+    pub fn url(&self) -> String {
+        match (&self.pg_name, &self._dir) {
+            (Some(name), _) => pg_url_for(name),
+            (None, Some(dir)) => format!("sqlite://{}", dir.0.join("guanxi.db").display()),
+            (None, None) => String::new(),
+        }
+    }
+
     /// Closes the pools and drops the PostgreSQL database.
     pub async fn cleanup(self) {
         self.db.close().await;

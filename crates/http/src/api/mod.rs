@@ -6,8 +6,10 @@ pub mod accounts;
 mod analytics;
 mod custom_fields;
 pub mod dedup;
+pub mod exports;
 mod health;
 mod idempotency;
+pub mod imports;
 pub mod records;
 mod search;
 
@@ -40,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(custom_fields::routes())
         .merge(search::routes())
+        .merge(exports::routes())
+        .merge(imports::routes())
         .merge(records::routes())
         .merge(analytics::routes())
         .merge(dedup::routes())

@@ -11,5 +11,7 @@ mod auth;
 mod contacts;
 mod dedup;
 mod errors;
+mod exports;
+mod imports;
 mod records;
 mod search;

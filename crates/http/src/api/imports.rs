@@ -1,0 +1,529 @@
+//! Imports through the API. The file is the request body (CSV or XLSX, any encoding the reader detects), streamed
+//! to disk while its SHA-256 is computed; the job runs in the background and its progress, errors, cancel and
+//! undo have their own routes:
+//!
+//! - `POST /api/v1/imports/preview?type=contacts[&mapping=JSON|&mapping_name=NAME]`: detected encoding and
+//!   delimiter, the proposed mapping, and the first rows as they would be stored, with their errors.
+//! - `POST /api/v1/imports?type=contacts&policy=create_only|update_only|create_or_update&match=external_id|email|phone&dry_run=true`
+//!   starts the import (202), or resumes the caller's earlier import of the same file.
+//! - `GET /api/v1/imports`, `GET /api/v1/imports/{id}`, `GET /api/v1/imports/{id}/errors?after_line=N`,
+//!   `POST /api/v1/imports/{id}/cancel`, `POST /api/v1/imports/{id}/undo`.
+//! - `GET /api/v1/imports/mappings?type=contacts`, `PUT /api/v1/imports/mappings/{name}?type=contacts`.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, RawQuery};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use futures_util::StreamExt;
+use guanxi_core::access::Actor;
+use guanxi_core::contact::{ContactDraft, ContactInput, ContactRules};
+use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
+use guanxi_io::mapping::{Mapping, Preset};
+use guanxi_io::read::{RowError, SourceInfo};
+use guanxi_store::imports::{self, ImportJob, MatchKey, NewImport, Policy};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path as FsPath, PathBuf};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+/// Largest file accepted (a million-row contact export is a few hundred MB).
+pub const MAX_UPLOAD: u64 = 2 * 1024 * 1024 * 1024;
+/// Rows shown by a preview.
+pub const PREVIEW_ROWS: usize = 20;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/imports", get(list).post(start).layer(DefaultBodyLimit::disable()))
+        .route("/api/v1/imports/preview", post(preview).layer(DefaultBodyLimit::disable()))
+        .route("/api/v1/imports/mappings", get(list_mappings))
+        .route("/api/v1/imports/mappings/{name}", put(save_mapping))
+        .route("/api/v1/imports/{id}", get(show))
+        .route("/api/v1/imports/{id}/errors", get(errors))
+        .route("/api/v1/imports/{id}/cancel", post(cancel))
+        .route("/api/v1/imports/{id}/undo", post(undo))
+}
+
+/// The record type of an import (`type=contacts`). Only contacts are importable so far.
+fn object(raw: &RawQuery) -> ApiResult<&'static str> {
+    match raw.get("type").unwrap_or("contacts") {
+        "contacts" | "contact" => Ok("contact"),
+        "companies" | "products" | "orders" | "activities" => Err(super::field_error(
+            "type",
+            "not_supported",
+            "only contacts can be imported so far (companies, products, orders and activities are planned)",
+        )),
+        _ => Err(super::field_error("type", "invalid_value", "must be contacts")),
+    }
+}
+
+/// A file on disk with its content hash; removed on drop unless kept.
+pub struct Upload {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    keep: bool,
+}
+
+impl Upload {
+    pub fn keep(mut self) -> PathBuf {
+        self.keep = true;
+        self.path.clone()
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Streams a request body to a file under `dir`, hashing it on the way, up to [`MAX_UPLOAD`].
+async fn receive(dir: &FsPath, body: Body) -> ApiResult<Upload> {
+    tokio::fs::create_dir_all(dir).await.map_err(|e| ApiError::Internal(format!("import folder: {e}")))?;
+    let path = dir.join(format!("upload-{}", guanxi_core::ids::new_id()));
+    let mut upload = Upload { path: path.clone(), sha256: String::new(), bytes: 0, keep: false };
+    let mut file = tokio::fs::File::create(&path).await.map_err(|e| ApiError::Internal(format!("import file: {e}")))?;
+    let mut hasher = Sha256::new();
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::BadRequest("could not read the request body".into()))?;
+        upload.bytes += chunk.len() as u64;
+        if upload.bytes > MAX_UPLOAD {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(|e| ApiError::Internal(format!("import file: {e}")))?;
+    }
+    file.flush().await.map_err(|e| ApiError::Internal(format!("import file: {e}")))?;
+    upload.sha256 = hex::encode(hasher.finalize());
+    Ok(upload)
+}
+
+/// The SHA-256 of a file (the CLI's import identity; the API hashes while receiving).
+pub fn file_sha256(path: &FsPath) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// The mapping to use: given as JSON, named (saved earlier), or proposed from the headers.
+pub async fn choose_mapping(
+    db: &guanxi_store::Db,
+    raw_json: Option<&str>,
+    name: Option<&str>,
+    headers: &[String],
+    defs: &[CustomFieldDef],
+) -> ApiResult<(Mapping, Option<Preset>)> {
+    if let Some(j) = raw_json.filter(|s| !s.trim().is_empty()) {
+        let m: Mapping = serde_json::from_str(j)
+            .map_err(|e| super::field_error("mapping", "invalid_mapping", &format!("not a mapping: {e}")))?;
+        return Ok((m, None));
+    }
+    if let Some(n) = name.filter(|s| !s.trim().is_empty()) {
+        let saved = imports::mapping_by_name(db, "contact", n)
+            .await?
+            .ok_or_else(|| super::field_error("mapping_name", "not_found", "no saved mapping of that name"))?;
+        let m: Mapping = serde_json::from_value(saved.mapping)
+            .map_err(|e| ApiError::Internal(format!("saved mapping unreadable: {e}")))?;
+        return Ok((m, None));
+    }
+    Ok(guanxi_io::mapping::propose_contacts(headers, defs))
+}
+
+/// Checks a mapping against the headers, as field errors `mapping/<header>`.
+pub fn check_mapping(
+    m: &Mapping,
+    headers: &[String],
+    defs: &[CustomFieldDef],
+) -> ApiResult<guanxi_io::mapping::ContactPlan> {
+    guanxi_io::mapping::contact_plan(m, headers, defs).map_err(|errs| {
+        let mut v = guanxi_core::ValidationErrors::new();
+        for (h, msg) in errs {
+            v.push(guanxi_core::FieldError::new(format!("mapping/{h}"), "invalid_mapping", msg));
+        }
+        ApiError::Invalid(v)
+    })
+}
+
+/// The default match key: the external id if a column fills it, else email, else phone.
+pub fn default_match_key(plan: &guanxi_io::mapping::ContactPlan) -> Option<MatchKey> {
+    if plan.has_external_id() {
+        Some(MatchKey::ExternalId)
+    } else if plan.has_email() {
+        Some(MatchKey::Email)
+    } else if plan.has_phone() {
+        Some(MatchKey::Phone)
+    } else {
+        None
+    }
+}
+
+pub fn parse_policy(s: Option<&str>) -> ApiResult<Policy> {
+    match s.unwrap_or("create_only") {
+        "create_only" | "" => Ok(Policy::CreateOnly),
+        "update_only" | "update" => Ok(Policy::UpdateOnly),
+        "create_or_update" | "upsert" => Ok(Policy::CreateOrUpdate),
+        _ => Err(super::field_error("policy", "invalid_value", "must be create_only, update_only or create_or_update")),
+    }
+}
+
+pub fn parse_match(
+    s: Option<&str>,
+    plan: &guanxi_io::mapping::ContactPlan,
+    policy: Policy,
+) -> ApiResult<Option<MatchKey>> {
+    let key = match s {
+        None | Some("") => default_match_key(plan),
+        Some("external_id") => Some(MatchKey::ExternalId),
+        Some("email") => Some(MatchKey::Email),
+        Some("phone") => Some(MatchKey::Phone),
+        Some("none") => None,
+        Some(_) => return Err(super::field_error("match", "invalid_value", "must be external_id, email or phone")),
+    };
+    let mapped = match key {
+        Some(MatchKey::ExternalId) => plan.has_external_id(),
+        Some(MatchKey::Email) => plan.has_email(),
+        Some(MatchKey::Phone) => plan.has_phone(),
+        None => true,
+    };
+    if !mapped {
+        return Err(super::field_error("match", "not_mapped", "no column is mapped to this key"));
+    }
+    if key.is_none() && policy != Policy::CreateOnly {
+        return Err(super::field_error("match", "required", "updating needs a key to match records on"));
+    }
+    Ok(key)
+}
+
+/// A previewed row: the contact as it would be stored, or why it would not be.
+#[derive(Serialize)]
+pub struct PreviewRow {
+    pub line: u64,
+    pub contact: Option<ContactInput>,
+    pub company: Option<String>,
+    pub external_id: Option<String>,
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Serialize)]
+pub struct Preview {
+    pub source: SourceInfo,
+    pub preset: Option<Preset>,
+    pub mapping: Mapping,
+    /// Fields a column can be mapped to (plus `custom.KEY` for each custom field).
+    pub targets: Vec<String>,
+    pub rows: Vec<PreviewRow>,
+}
+
+/// The normalised input a draft stands for (what would be stored).
+fn input_of(d: ContactDraft) -> ContactInput {
+    ContactInput {
+        family_name: d.family_name,
+        given_name: d.given_name,
+        display_name: Some(d.display_name),
+        emails: d.emails,
+        phones: d.phones,
+        address: d.address,
+        company_id: d.company_id,
+        job_title: d.job_title,
+        gender: d.gender,
+        birthday: d.birthday,
+        preferred_language: d.preferred_language,
+        source: Some(d.source),
+        source_detail: d.source_detail,
+        tags: d.tags,
+        owner_id: d.owner_id,
+        visibility: Some(d.visibility),
+        custom: d.custom,
+    }
+}
+
+/// Reads the header and the first rows of a file with a mapping: what preview shows and the CLI prints.
+pub fn preview_file(
+    path: &FsPath,
+    mapping_for: impl FnOnce(&[String]) -> ApiResult<(Mapping, Option<Preset>)>,
+    defs: &[CustomFieldDef],
+    rules: &ContactRules<'_>,
+) -> ApiResult<Preview> {
+    let (source, rows) =
+        guanxi_io::read::open(path).map_err(|e| super::field_error("file", "unreadable", &e.to_string()))?;
+    let (mapping, preset) = mapping_for(&source.headers)?;
+    let plan = check_mapping(&mapping, &source.headers, defs)?;
+    let mut out = Vec::new();
+    for r in rows.take(PREVIEW_ROWS) {
+        let row = match r {
+            Err(e) => PreviewRow { line: e.line, contact: None, company: None, external_id: None, errors: vec![e] },
+            Ok(row) => match guanxi_io::mapping::contact_from_row(&row, &plan) {
+                Err(errors) => PreviewRow { line: row.line, contact: None, company: None, external_id: None, errors },
+                Ok(c) => match c.input.validate(rules) {
+                    Ok(d) => PreviewRow {
+                        line: c.line,
+                        contact: Some(input_of(d)),
+                        company: c.company_name.clone(),
+                        external_id: c.external_id.clone(),
+                        errors: Vec::new(),
+                    },
+                    Err(e) => PreviewRow {
+                        line: c.line,
+                        contact: None,
+                        company: c.company_name.clone(),
+                        external_id: c.external_id.clone(),
+                        errors: imports::row_errors(&c, e),
+                    },
+                },
+            },
+        };
+        out.push(row);
+    }
+    let mut targets: Vec<String> = guanxi_io::mapping::CONTACT_TARGETS.iter().map(|s| s.to_string()).collect();
+    targets.extend(defs.iter().map(|d| format!("custom.{}", d.key)));
+    Ok(Preview { source, preset, mapping, targets, rows: out })
+}
+
+fn import_dir(state: &AppState) -> PathBuf {
+    state.config.import_dir.clone()
+}
+
+async fn preview(State(state): State<AppState>, caller: Caller, raw: RawQuery, body: Body) -> ApiResult<Response> {
+    let _ = caller.writer()?;
+    object(&raw)?;
+    let upload = receive(&import_dir(&state), body).await?;
+    let defs = super::custom_defs(&state, Some(ObjectType::Contact)).await?;
+    let db = state.db.clone();
+    let mapping_json = raw.get("mapping").map(str::to_string);
+    let mapping_name = raw.get("mapping_name").map(str::to_string);
+    // A saved mapping is looked up before the (blocking) file read.
+    let named = match mapping_name.as_deref() {
+        Some(n) => Some(choose_mapping(&db, None, Some(n), &[], &defs).await?),
+        None => None,
+    };
+    let region = state.config.default_region;
+    let preview = tokio::task::spawn_blocking(move || {
+        let rules =
+            ContactRules { default_region: region, custom_fields: &defs, today: chrono::Utc::now().date_naive() };
+        let path = upload.path.clone();
+        let result = preview_file(
+            &path,
+            |headers| match (named, mapping_json) {
+                (Some(m), _) => Ok(m),
+                (None, Some(j)) => {
+                    let m: Mapping = serde_json::from_str(&j).map_err(|e| {
+                        super::field_error("mapping", "invalid_mapping", &format!("not a mapping: {e}"))
+                    })?;
+                    Ok((m, None))
+                }
+                (None, None) => Ok(guanxi_io::mapping::propose_contacts(headers, &defs)),
+            },
+            &defs,
+            &rules,
+        );
+        drop(upload);
+        result
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(axum::Json(preview).into_response())
+}
+
+/// The import's job, and whether it was started earlier (this request resumed it or found it finished).
+#[derive(Serialize)]
+pub struct Started {
+    #[serde(flatten)]
+    pub job: ImportJob,
+    pub resumed: bool,
+}
+
+/// Everything that identifies an import, from the request or the CLI's flags.
+pub struct ImportSettings<'a> {
+    pub file_name: String,
+    pub mapping_json: Option<&'a str>,
+    pub mapping_name: Option<&'a str>,
+    pub policy: Option<&'a str>,
+    pub match_key: Option<&'a str>,
+    pub dry_run: bool,
+}
+
+/// Reads the header, settles the mapping and the policy, and finds or creates the job for this file.
+pub async fn prepare(
+    db: &guanxi_store::Db,
+    actor: &Actor,
+    path: &FsPath,
+    sha256: &str,
+    s: &ImportSettings<'_>,
+) -> ApiResult<(ImportJob, bool)> {
+    let defs = guanxi_store::custom_fields::list(db, Some(ObjectType::Contact)).await?;
+    let p = path.to_path_buf();
+    let headers = tokio::task::spawn_blocking(move || guanxi_io::read::open(&p).map(|(info, _)| info.headers))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| super::field_error("file", "unreadable", &e.to_string()))?;
+    let (mapping, _) = choose_mapping(db, s.mapping_json, s.mapping_name, &headers, &defs).await?;
+    let plan = check_mapping(&mapping, &headers, &defs)?;
+    let policy = parse_policy(s.policy)?;
+    let match_key = parse_match(s.match_key, &plan, policy)?;
+    let new = NewImport {
+        object: "contact",
+        file_name: s.file_name.clone(),
+        content_hash: sha256.to_string(),
+        mapping: serde_json::to_value(&mapping).map_err(|e| ApiError::Internal(e.to_string()))?,
+        policy,
+        match_key,
+        dry_run: s.dry_run,
+    };
+    Ok(imports::find_or_create(db, actor, &new).await?)
+}
+
+async fn start(State(state): State<AppState>, caller: Caller, raw: RawQuery, body: Body) -> ApiResult<Response> {
+    let actor = caller.writer()?.clone();
+    object(&raw)?;
+    let dry_run = match raw.get("dry_run") {
+        None | Some("false") | Some("0") | Some("") => false,
+        Some("true") | Some("1") => true,
+        Some(_) => return Err(super::field_error("dry_run", "invalid_value", "must be true or false")),
+    };
+    let upload = receive(&import_dir(&state), body).await?;
+    if upload.bytes == 0 {
+        return Err(super::field_error("file", "empty", "the request body (the file) is empty"));
+    }
+    let settings = ImportSettings {
+        file_name: raw.get("file_name").unwrap_or("upload").to_string(),
+        mapping_json: raw.get("mapping"),
+        mapping_name: raw.get("mapping_name"),
+        policy: raw.get("policy"),
+        match_key: raw.get("match"),
+        dry_run,
+    };
+    let (job, resumed) = prepare(&state.db, &actor, &upload.path, &upload.sha256, &settings).await?;
+    let finished = matches!(job.status, imports::JobStatus::Done);
+    if !finished {
+        let path = upload.keep();
+        let db = state.db.clone();
+        let defs = super::custom_defs(&state, Some(ObjectType::Contact)).await?;
+        let run = imports::ContactRun {
+            path: path.clone(),
+            custom_fields: defs,
+            default_region: state.config.default_region,
+            batch_rows: imports::BATCH_ROWS,
+        };
+        let (id, a) = (job.id, actor.clone());
+        tokio::spawn(async move {
+            if let Err(e) = imports::run_contacts(&db, &a, id, run, |_| {}).await {
+                tracing::warn!(import = %id, error = %e, "import stopped");
+            }
+            let _ = tokio::fs::remove_file(&path).await;
+        });
+    }
+    let job = imports::get(&state.db, &actor, job.id).await?;
+    let location = format!("/api/v1/imports/{}", job.id);
+    let mut resp = (StatusCode::ACCEPTED, axum::Json(Started { job, resumed })).into_response();
+    if let Ok(loc) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(resp)
+}
+
+async fn list(State(state): State<AppState>, caller: Caller, raw: RawQuery) -> ApiResult<axum::Json<Vec<ImportJob>>> {
+    let limit = raw.limit()?.unwrap_or(50);
+    Ok(axum::Json(imports::list(&state.db, &caller.0, limit).await?))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ImportJob>> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    Ok(axum::Json(imports::get(&state.db, &caller.0, id).await?))
+}
+
+#[derive(Serialize)]
+struct ErrorPage {
+    items: Vec<imports::ImportRowError>,
+    /// Pass as `after_line` for the next page.
+    next_after_line: Option<i64>,
+}
+
+async fn errors(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    raw: RawQuery,
+) -> ApiResult<axum::Json<ErrorPage>> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let after = match raw.get("after_line") {
+        None | Some("") => 0,
+        Some(s) => {
+            s.parse::<i64>().map_err(|_| super::field_error("after_line", "invalid_value", "must be a line number"))?
+        }
+    };
+    let limit = raw.limit()?.unwrap_or(500).clamp(1, 5000);
+    let items = imports::errors(&state.db, &caller.0, id, after, limit).await?;
+    let next_after_line = if items.len() == limit as usize { items.last().map(|e| e.line) } else { None };
+    Ok(axum::Json(ErrorPage { items, next_after_line }))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ImportJob>> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    Ok(axum::Json(imports::cancel(&state.db, caller.writer()?, id).await?))
+}
+
+async fn undo(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<imports::UndoSummary>> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    Ok(axum::Json(imports::undo(&state.db, caller.writer()?, id).await?))
+}
+
+async fn list_mappings(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: RawQuery,
+) -> ApiResult<axum::Json<Vec<imports::SavedMapping>>> {
+    let _ = caller;
+    let object = object(&raw)?;
+    Ok(axum::Json(imports::list_mappings(&state.db, object).await?))
+}
+
+async fn save_mapping(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    raw: RawQuery,
+    JsonBody(mapping, _): JsonBody<Mapping>,
+) -> ApiResult<axum::Json<imports::SavedMapping>> {
+    let actor = caller.writer()?;
+    let object = object(&raw)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(super::field_error("name", "invalid_value", "1 to 100 characters"));
+    }
+    let defs = super::custom_defs(&state, Some(ObjectType::Contact)).await?;
+    // Targets are checked now; headers when the mapping is used with a file.
+    let headers: Vec<String> = mapping.columns.keys().cloned().collect();
+    check_mapping(&mapping, &headers, &defs)?;
+    let value = serde_json::to_value(&mapping).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(axum::Json(imports::save_mapping(&state.db, actor, object, name, &value).await?))
+}
