@@ -77,6 +77,9 @@ web_test!(companies_have_a_page_with_contacts_orders_and_timeline, |app: &TestAp
     assert!(html.contains("<h1 id=\"record-name\">华星贸易</h1>"), "{html}");
     assert!(html.contains("SO-1001") && html.contains("CN¥399.00"), "the order and its total");
     assert!(html.contains("上门拜访"), "the timeline");
+    let person = b.html(&format!("/contacts/{contact}")).await;
+    assert!(person.contains(&format!("<a href=\"/companies/{id}\">华星贸易</a>")), "the contact links its company");
+    assert!(person.contains(&format!("href=\"/orders/new?contact={contact}\"")));
     assert!(html.contains(&format!("<a href=\"/contacts/{contact}\">王芳</a>")), "its contacts");
 
     // Edit keeps the version: a stale one is a conflict, not an overwrite.
