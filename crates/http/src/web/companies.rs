@@ -117,7 +117,7 @@ pub async fn list(
         errors,
         total,
         columns: vec![
-            locale.t("field.name"),
+            locale.t("field.record_name"),
             locale.t("field.industry"),
             locale.t("field.city"),
             locale.t("field.domain"),
@@ -254,7 +254,7 @@ pub async fn show(
                 id: "contacts",
                 heading: locale.t("nav.contacts"),
                 columns: vec![
-                    locale.t("field.name"),
+                    locale.t("field.record_name"),
                     locale.t("field.job_title"),
                     locale.t("field.email"),
                     locale.t("field.phone"),
@@ -298,7 +298,7 @@ fn inputs(c: Option<&Company>, f: Option<&FormData>, defs: &[CustomFieldDef], w:
     let mut size_opts = vec![Opt::new("", locale.t("form.none"), &size)];
     size_opts.extend(SizeBand::ALL.iter().map(|b| Opt::new(b.as_str(), b.as_str(), &size)));
     let mut out = vec![
-        Input::text("name", locale.t("field.name"), val("name", c.map(|c| c.name.as_str()))).required(),
+        Input::text("name", locale.t("field.record_name"), val("name", c.map(|c| c.name.as_str()))).required(),
         Input::text("domain", locale.t("field.domain"), val("domain", c.and_then(|c| c.domain.as_deref())))
             .hint(locale.t("companies.domain_hint")),
         Input::text("industry", locale.t("field.industry"), val("industry", c.and_then(|c| c.industry.as_deref()))),

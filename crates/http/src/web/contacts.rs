@@ -50,6 +50,7 @@ fn ui_field(path: &str) -> &str {
         "emails" => "email",
         "phones" => "phone",
         "address" => "city",
+        "company_id" => "company",
         other => other,
     }
 }
@@ -129,6 +130,7 @@ struct ShowPage {
     version: i64,
     name: String,
     company: String,
+    company_id: Option<Uuid>,
     title: String,
     owner: String,
     source: &'static str,
@@ -296,6 +298,7 @@ async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overl
         version: c.version,
         name: c.display_name.clone(),
         company,
+        company_id: c.company_id,
         title: c.job_title.clone().unwrap_or_default(),
         owner: c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default(),
         source: locale.t(&format!("source.{}", c.source.as_str())),
@@ -529,6 +532,9 @@ pub struct NewContactForm {
     phone: String,
     #[serde(default)]
     job_title: String,
+    /// A company's name (or id): it must find exactly one company the user can see.
+    #[serde(default)]
+    company: String,
     #[serde(default)]
     city: String,
     #[serde(default)]
@@ -567,7 +573,7 @@ impl NewPage {
     }
 
     /// The text inputs: name, label key, input type, value.
-    fn inputs(&self) -> [(&'static str, &'static str, &'static str, &str); 8] {
+    fn inputs(&self) -> [(&'static str, &'static str, &'static str, &str); 9] {
         let f = &self.f;
         [
             ("family_name", "field.family_name", "text", f.family_name.as_str()),
@@ -576,6 +582,7 @@ impl NewPage {
             ("email", "field.email", "email", f.email.as_str()),
             ("phone", "field.phone", "tel", f.phone.as_str()),
             ("job_title", "field.job_title", "text", f.job_title.as_str()),
+            ("company", "field.company", "text", f.company.as_str()),
             ("city", "field.city", "text", f.city.as_str()),
             ("tags", "field.tags", "text", f.tags.as_str()),
         ]
@@ -583,7 +590,8 @@ impl NewPage {
 
     /// Errors of fields the form has no input for.
     fn other_errors(&self) -> Vec<&'static str> {
-        const INPUTS: [&str; 10] = [
+        const INPUTS: [&str; 11] = [
+            "company",
             "family_name",
             "given_name",
             "display_name",
@@ -653,7 +661,18 @@ pub async fn create(State(state): State<AppState>, w: WebUser, Form(f): Form<New
             None
         }),
     };
+    // The company is typed by name, as on the other forms; `company_id` errors (not visible) land here too.
+    let company_form = super::form::FormData(vec![("company".into(), f.company.clone())]);
+    let company_id =
+        match super::form::resolve_ref(&state, &w, super::form::RefKind::Company, &company_form, "company").await {
+            Ok(id) => id,
+            Err(code) => {
+                bad.push(("company".into(), locale.error(code)));
+                None
+            }
+        };
     let input = ContactInput {
+        company_id,
         family_name: opt(&f.family_name),
         given_name: opt(&f.given_name),
         display_name: opt(&f.display_name),

@@ -92,7 +92,7 @@ pub async fn list(
         action: "/products",
         new_links: vec![("/products/new".into(), locale.t("products.new"))],
         filters: vec![
-            Input::text("name", locale.t("field.name"), name),
+            Input::text("name", locale.t("field.record_name"), name),
             Input::text("category", locale.t("field.category"), category),
             Input::select(
                 "active",
@@ -112,7 +112,7 @@ pub async fn list(
         errors,
         total,
         columns: vec![
-            locale.t("field.name"),
+            locale.t("field.record_name"),
             locale.t("field.sku"),
             locale.t("field.category"),
             locale.t("field.list_price"),
@@ -196,7 +196,7 @@ fn inputs(p: Option<&Product>, f: Option<&FormData>, defs: &[CustomFieldDef], w:
     };
     let mut out = vec![
         Input::text("sku", locale.t("field.sku"), val("sku", p.map(|p| p.sku.clone()))).required(),
-        Input::text("name", locale.t("field.name"), val("name", p.map(|p| p.name.clone()))).required(),
+        Input::text("name", locale.t("field.record_name"), val("name", p.map(|p| p.name.clone()))).required(),
         Input::text("category", locale.t("field.category"), val("category", p.and_then(|p| p.category.clone()))),
         Input::money(
             "list_price_minor",

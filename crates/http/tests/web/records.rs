@@ -40,18 +40,12 @@ web_test!(companies_have_a_page_with_contacts_orders_and_timeline, |app: &TestAp
         &[("name", "华星贸易"), ("domain", "huaxing.example"), ("address_city", "上海"), ("tags", "key, 展会")],
     )
     .await;
-    let contact = create_contact(&b, &[("display_name", "王芳"), ("phone", "13900139000")]).await;
-    // The contact joins the company (through the store: the contact form has no company input yet); then one
-    // order, whose form finds both by name.
-    let c = guanxi_store::contacts::get(&app.db, &root(), contact.parse().unwrap()).await.unwrap();
-    let mut input = c.to_input();
-    input.company_id = Some(id.parse().unwrap());
-    let rules = guanxi_core::contact::ContactRules {
-        default_region: guanxi_core::contact_point::Region::CN,
-        custom_fields: &[],
-        today: chrono::Utc::now().date_naive(),
-    };
-    guanxi_store::contacts::update(&app.db, &root(), c.id, c.version, &input.validate(&rules).unwrap()).await.unwrap();
+    // The contact form finds the company by name; an unknown one is an error at that input.
+    let r = b.post("/contacts/new", &[("display_name", "王芳"), ("company", "没有这家公司")]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("id=\"new-company-error\">No such record<"));
+    let contact =
+        create_contact(&b, &[("display_name", "王芳"), ("phone", "13900139000"), ("company", "华星贸易")]).await;
     let r = b
         .post(
             "/orders/new",
@@ -77,6 +71,9 @@ web_test!(companies_have_a_page_with_contacts_orders_and_timeline, |app: &TestAp
     assert!(html.contains("<h1 id=\"record-name\">华星贸易</h1>"), "{html}");
     assert!(html.contains("SO-1001") && html.contains("CN¥399.00"), "the order and its total");
     assert!(html.contains("上门拜访"), "the timeline");
+    let person = b.html(&format!("/contacts/{contact}")).await;
+    assert!(person.contains(&format!("<a href=\"/companies/{id}\">华星贸易</a>")), "the contact links its company");
+    assert!(person.contains(&format!("href=\"/orders/new?contact={contact}\"")));
     assert!(html.contains(&format!("<a href=\"/contacts/{contact}\">王芳</a>")), "its contacts");
 
     // Edit keeps the version: a stale one is a conflict, not an overwrite.
