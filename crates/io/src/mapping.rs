@@ -448,8 +448,9 @@ fn split_list(s: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Reads one row. Cells that cannot be understood (a date that is not one, an unknown gender) are errors naming
-/// the column; everything else is left to the contact's own validation.
-pub fn contact_from_row(row: &Row, plan: &ContactPlan) -> Result<ContactRow, Vec<RowError>> {
+/// the column, returned with the contact read from the other cells, so that the contact's own validation can
+/// report the rest of the row's problems in the same pass.
+pub fn contact_from_row(row: &Row, plan: &ContactPlan) -> (ContactRow, Vec<RowError>) {
     let mut input = ContactInput::default();
     let mut out = ContactRow {
         line: row.line,
@@ -570,11 +571,8 @@ pub fn contact_from_row(row: &Row, plan: &ContactPlan) -> Result<ContactRow, Vec
     if input.source.is_none() {
         input.source = Some(Source::Import);
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     out.input = input;
-    Ok(out)
+    (out, errors)
 }
 
 fn country_code(v: &str) -> String {
@@ -765,7 +763,8 @@ mod tests {
             .map(str::to_string)
             .to_vec(),
         };
-        let r = contact_from_row(&row, &plan).unwrap();
+        let (r, errs) = contact_from_row(&row, &plan);
+        assert!(errs.is_empty());
         assert_eq!(r.input.family_name.as_deref(), Some("欧阳"));
         assert_eq!(r.input.given_name.as_deref(), Some("娜娜"));
         assert_eq!(r.input.emails.len(), 2);
@@ -777,7 +776,7 @@ mod tests {
         assert_eq!(r.column_of("emails/1/address"), Some("邮箱"));
 
         let bad = Row { line: 3, cells: ["张伟", "", "", "someday", "?", "", ""].map(str::to_string).to_vec() };
-        let errs = contact_from_row(&bad, &plan).unwrap_err();
+        let (_, errs) = contact_from_row(&bad, &plan);
         let cols: Vec<_> = errs.iter().map(|e| (e.line, e.column.clone().unwrap(), e.code.clone())).collect();
         assert_eq!(cols, vec![(3, "生日".into(), "invalid_date".into()), (3, "性别".into(), "invalid_gender".into())]);
     }

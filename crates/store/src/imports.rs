@@ -325,7 +325,7 @@ pub async fn errors(db: &Db, actor: &Actor, id: Uuid, after_line: i64, limit: u3
     get(db, actor, id).await?;
     let mut sql = db.sql("SELECT line, column_name, code, message FROM import_errors WHERE job_id = ");
     sql.bind(Arg::Uuid(id)).push(" AND line > ").bind(Arg::I64(after_line));
-    sql.push(&format!(" ORDER BY line LIMIT {}", limit.clamp(1, 10_000)));
+    sql.push(&format!(" ORDER BY line, column_name, code LIMIT {}", limit.clamp(1, 10_000)));
     let rows: Vec<(i64, Option<String>, String, String)> = db.fetch_all(sql).await?;
     Ok(rows.into_iter().map(|(line, column, code, message)| ImportRowError { line, column, code, message }).collect())
 }
@@ -1195,13 +1195,17 @@ fn read_contacts(
                 return fatal(format!("line {}: {}", e.line, e.message));
             }
             Err(e) => Err(vec![e]),
-            Ok(row) => match guanxi_io::mapping::contact_from_row(&row, &plan) {
-                Err(e) => Err(e),
-                Ok(c) => match c.input.validate(&rules) {
-                    Ok(d) => Ok((c, d)),
-                    Err(e) => Err(row_errors(&c, e)),
-                },
-            },
+            Ok(row) => {
+                let (c, mut errs) = guanxi_io::mapping::contact_from_row(&row, &plan);
+                match c.input.validate(&rules) {
+                    Ok(d) if errs.is_empty() => Ok((c, d)),
+                    Ok(_) => Err(errs),
+                    Err(e) => {
+                        errs.extend(row_errors(&c, e));
+                        Err(errs)
+                    }
+                }
+            }
         };
         batch.push(read);
         if batch.len() >= batch_rows

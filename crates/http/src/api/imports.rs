@@ -270,25 +270,24 @@ pub fn preview_file(
     for r in rows.take(PREVIEW_ROWS) {
         let row = match r {
             Err(e) => PreviewRow { line: e.line, contact: None, company: None, external_id: None, errors: vec![e] },
-            Ok(row) => match guanxi_io::mapping::contact_from_row(&row, &plan) {
-                Err(errors) => PreviewRow { line: row.line, contact: None, company: None, external_id: None, errors },
-                Ok(c) => match c.input.validate(rules) {
-                    Ok(d) => PreviewRow {
-                        line: c.line,
-                        contact: Some(input_of(d)),
-                        company: c.company_name.clone(),
-                        external_id: c.external_id.clone(),
-                        errors: Vec::new(),
-                    },
-                    Err(e) => PreviewRow {
-                        line: c.line,
-                        contact: None,
-                        company: c.company_name.clone(),
-                        external_id: c.external_id.clone(),
-                        errors: imports::row_errors(&c, e),
-                    },
-                },
-            },
+            Ok(row) => {
+                let (c, mut errors) = guanxi_io::mapping::contact_from_row(&row, &plan);
+                let contact = match c.input.validate(rules) {
+                    Ok(d) if errors.is_empty() => Some(input_of(d)),
+                    Ok(_) => None,
+                    Err(e) => {
+                        errors.extend(imports::row_errors(&c, e));
+                        None
+                    }
+                };
+                PreviewRow {
+                    line: c.line,
+                    contact,
+                    company: c.company_name.clone(),
+                    external_id: c.external_id.clone(),
+                    errors,
+                }
+            }
         };
         out.push(row);
     }
