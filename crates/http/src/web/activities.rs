@@ -2,8 +2,8 @@
 
 use super::contacts::user_names;
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, RefKind, attach_errors, list_query, page_url, parse_uuid,
-    ref_label, resolve_ref, total_text,
+    Cell, FormData, Input, ListPage, Opt, RefKind, Refusal, form_errors, list_query, load, page_url, parse_uuid,
+    record_form, record_id, ref_hidden, ref_label, refusal, resolve_ref, total_text, validated,
 };
 use super::i18n::{from_local_input, local_input};
 use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
@@ -34,10 +34,6 @@ const KINDS: [ActivityKind; 9] = [
     ActivityKind::Feedback,
     ActivityKind::WebVisit,
 ];
-
-fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
-    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
-}
 
 /// Names of the contacts and companies a page of records points at (one lookup per distinct record).
 async fn parent_names(
@@ -211,44 +207,6 @@ fn activity_inputs(v: &ActivityForm, locale: Locale) -> Vec<Input> {
     ]
 }
 
-#[allow(clippy::too_many_arguments)]
-fn record_form(
-    w: &WebUser,
-    section: &'static str,
-    heading: String,
-    action: String,
-    back: (String, &'static str),
-    hidden: Vec<(String, String)>,
-    inputs: Vec<Input>,
-    other: Vec<&'static str>,
-    has_errors: bool,
-) -> FormPage {
-    FormPage {
-        cx: Cx::for_user(w, section, &action, heading.clone()),
-        heading,
-        back_url: back.0,
-        back_label: back.1,
-        action,
-        hidden,
-        inputs,
-        groups: vec![],
-        other_errors: other,
-        has_errors,
-        submit: w.locale.t("action.save"),
-    }
-}
-
-fn ref_hidden(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(String, String)> {
-    let mut out = vec![];
-    if let Some(c) = contact {
-        out.push(("contact_id_ref".to_string(), c.to_string()));
-    }
-    if let Some(c) = company {
-        out.push(("company_id_ref".to_string(), c.to_string()));
-    }
-    out
-}
-
 /// Where to go back to: the contact or company the record belongs to, else the list.
 fn back_to(
     contact: Option<Uuid>,
@@ -342,10 +300,7 @@ pub async fn update_activity(
 
 async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
-    let current = match id {
-        Some(id) => Some(guanxi_store::activities::get(&state.db, &w.actor, id).await.or_page(locale)?),
-        None => None,
-    };
+    let current = load(id, locale, async |id| guanxi_store::activities::get(&state.db, &w.actor, id).await).await?;
     let mut errs = ValidationErrors::new();
     let contact = resolve_ref(state, w, RefKind::Contact, &f, "contact_id").await.unwrap_or_else(|code| {
         errs.push(FieldError::new("contact_id", code, "no such contact"));
@@ -384,10 +339,7 @@ async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormD
         };
         let mut ins = activity_inputs(&v, locale);
         let mut refs: Vec<&mut Input> = ins.iter_mut().collect();
-        let mut other = attach_errors(&mut refs, &errors, locale);
-        if conflict {
-            other.insert(0, locale.t("edit.conflict_body"));
-        }
+        let other = form_errors(&mut refs, &errors, conflict, locale);
         let mut hidden = ref_hidden(contact, company);
         if let Some(v) = version {
             hidden.push(("version".into(), v.to_string()));
@@ -399,17 +351,17 @@ async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormD
         )
     };
     let version = current.as_ref().map(|a| f.get("version").parse::<i64>().unwrap_or(a.version));
-    let draft = match input.validate(guanxi_core::ids::now()) {
-        Ok(d) if errs.is_empty() => d,
-        Ok(_) => return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, version, false)),
-        Err(e) => {
-            errs.errors.extend(
-                e.errors
-                    .into_iter()
-                    .filter(|x| !(x.field == "contact_id" && x.code == "required" && !f.get("contact_id").is_empty())),
-            );
-            return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, version, false));
-        }
+    // A contact typed but not found is already reported by the reference lookup, not again as missing.
+    let verdict = input.validate(guanxi_core::ids::now()).map_err(|e| ValidationErrors {
+        errors: e
+            .errors
+            .into_iter()
+            .filter(|x| !(x.field == "contact_id" && x.code == "required" && !f.get("contact_id").is_empty()))
+            .collect(),
+    });
+    let draft = match validated(errs, verdict) {
+        Ok(d) => d,
+        Err(e) => return Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false)),
     };
     let result = match (id, version) {
         (Some(id), Some(v)) => guanxi_store::activities::update(&state.db, &w.actor, id, v, &draft).await,
@@ -424,11 +376,12 @@ async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormD
             };
             Ok(see_other(&to))
         }
-        Err(StoreError::Invalid(e)) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false)),
-        Err(StoreError::VersionMismatch { current }) => {
-            Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(current), true))
-        }
-        Err(e) => Err(WebError::store(e, locale)),
+        Err(e) => match refusal(e, false, locale)? {
+            Refusal::Invalid(e) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false)),
+            Refusal::Conflict { current } => {
+                Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(current), true))
+            }
+        },
     }
 }
 
@@ -642,10 +595,7 @@ pub async fn update_task(
 
 async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
-    let current = match id {
-        Some(id) => Some(guanxi_store::tasks::get(&state.db, &w.actor, id).await.or_page(locale)?),
-        None => None,
-    };
+    let current = load(id, locale, async |id| guanxi_store::tasks::get(&state.db, &w.actor, id).await).await?;
     let mut errs = ValidationErrors::new();
     let contact = resolve_ref(state, w, RefKind::Contact, &f, "contact_id").await.unwrap_or_else(|code| {
         errs.push(FieldError::new("contact_id", code, "no such contact"));
@@ -694,10 +644,7 @@ async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData)
         };
         let mut ins = task_inputs(state, w, &v).await?;
         let mut refs: Vec<&mut Input> = ins.iter_mut().collect();
-        let mut other = attach_errors(&mut refs, &errors, locale);
-        if conflict {
-            other.insert(0, locale.t("edit.conflict_body"));
-        }
+        let other = form_errors(&mut refs, &errors, conflict, locale);
         let mut hidden = ref_hidden(contact, company);
         if let Some(v) = version {
             hidden.push(("version".into(), v.to_string()));
@@ -708,13 +655,9 @@ async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData)
             &record_form(w, "activities", heading.to_string(), action.clone(), back, hidden, ins, other, true),
         ))
     };
-    let draft = match input.validate() {
-        Ok(d) if errs.is_empty() => d,
-        Ok(_) => return failed(errs, StatusCode::UNPROCESSABLE_ENTITY, version, false).await,
-        Err(e) => {
-            errs.errors.extend(e.errors);
-            return failed(errs, StatusCode::UNPROCESSABLE_ENTITY, version, false).await;
-        }
+    let draft = match validated(errs, input.validate()) {
+        Ok(d) => d,
+        Err(e) => return failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false).await,
     };
     let result = match (id, version) {
         (Some(id), Some(v)) => guanxi_store::tasks::update(&state.db, &w.actor, id, v, &draft).await,
@@ -722,10 +665,11 @@ async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData)
     };
     match result {
         Ok(_) => Ok(see_other("/tasks")),
-        Err(StoreError::Invalid(e)) => failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false).await,
-        Err(StoreError::VersionMismatch { current }) => {
-            failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(current), true).await
-        }
-        Err(e) => Err(WebError::store(e, locale)),
+        Err(e) => match refusal(e, false, locale)? {
+            Refusal::Invalid(e) => failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false).await,
+            Refusal::Conflict { current } => {
+                failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(current), true).await
+            }
+        },
     }
 }

@@ -2,8 +2,8 @@
 
 use super::contacts::{parse_before, timeline_items, user_names};
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, Section, ShowPage, attach_errors, custom_inputs, custom_values,
-    list_query, page_url, parse_uuid, total_text,
+    Cell, FormData, FormPage, Input, ListPage, Opt, Refusal, Section, ShowPage, custom_inputs, custom_values,
+    form_errors, list_query, load, page_url, record_form, record_id, refusal, total_text, validated,
 };
 use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
@@ -135,10 +135,6 @@ pub async fn list(
 
 // ---------------------------------------------------------------------------------------------------------------
 // One company
-
-fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
-    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
-}
 
 pub async fn show(
     State(state): State<AppState>,
@@ -334,24 +330,17 @@ fn form_page(
         Some(c) => (
             locale.t1("companies.edit", &c.name),
             format!("/companies/{}/edit", c.id),
-            format!("/companies/{}", c.id),
+            (format!("/companies/{}", c.id), locale.t("action.back")),
             vec![("version".to_string(), c.version.to_string())],
         ),
-        None => (locale.t("companies.new").to_string(), "/companies/new".into(), "/companies".into(), vec![]),
+        None => (
+            locale.t("companies.new").to_string(),
+            "/companies/new".into(),
+            ("/companies".into(), locale.t("companies.title")),
+            vec![],
+        ),
     };
-    FormPage {
-        cx: Cx::for_user(w, "companies", &action, heading.clone()),
-        heading,
-        back_url: back,
-        back_label: if c.is_some() { locale.t("action.back") } else { locale.t("companies.title") },
-        action,
-        hidden,
-        inputs,
-        groups: vec![],
-        other_errors: other,
-        has_errors,
-        submit: locale.t("action.save"),
-    }
+    record_form(w, "companies", heading, action, back, hidden, inputs, other, has_errors)
 }
 
 fn read_input(f: &FormData, defs: &[CustomFieldDef], errs: &mut ValidationErrors) -> CompanyInput {
@@ -421,10 +410,7 @@ pub async fn update(
 
 async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
-    let current = match id {
-        Some(id) => Some(guanxi_store::companies::get(&state.db, &w.actor, id).await.or_page(locale)?),
-        None => None,
-    };
+    let current = load(id, locale, async |id| guanxi_store::companies::get(&state.db, &w.actor, id).await).await?;
     let defs = defs(state, w).await?;
     let mut errs = ValidationErrors::new();
     let mut input = read_input(&f, &defs, &mut errs);
@@ -434,21 +420,14 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
     let failed = |errors: ValidationErrors, status: StatusCode, conflict: Option<&Company>| {
         let mut ins = inputs(current.as_ref(), Some(&f), &defs, w);
         let mut refs: Vec<&mut Input> = ins.iter_mut().collect();
-        let mut other = attach_errors(&mut refs, &errors, locale);
+        let other = form_errors(&mut refs, &errors, conflict.is_some(), locale);
         // After a conflict the form carries the stored version: saving again is a deliberate overwrite.
         let shown = conflict.or(current.as_ref());
-        if conflict.is_some() {
-            other.insert(0, locale.t("edit.conflict_body"));
-        }
         render(status, &form_page(w, shown, ins, other, true))
     };
-    let draft = match input.validate(&defs) {
-        Ok(d) if errs.is_empty() => d,
-        Ok(_) => return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, None)),
-        Err(e) => {
-            errs.errors.extend(e.errors);
-            return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, None));
-        }
+    let draft = match validated(errs, input.validate(&defs)) {
+        Ok(d) => d,
+        Err(e) => return Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
     };
     let result = match (&current, id) {
         (Some(c), Some(id)) => {
@@ -457,14 +436,14 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         }
         _ => guanxi_store::companies::create(&state.db, &w.actor, &draft).await,
     };
-    match result {
+    match result.map_err(|e| refusal(e, false, locale)) {
         Ok(c) => Ok(see_other(&format!("/companies/{}?saved=1", c.id))),
-        Err(StoreError::Invalid(e)) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
-        Err(StoreError::VersionMismatch { .. }) => {
+        Err(Ok(Refusal::Invalid(e))) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
+        Err(Ok(Refusal::Conflict { .. })) => {
             let fresh =
                 guanxi_store::companies::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
             Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(&fresh)))
         }
-        Err(e) => Err(WebError::store(e, locale)),
+        Err(Err(e)) => Err(e),
     }
 }

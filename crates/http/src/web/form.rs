@@ -3,9 +3,10 @@
 //! these parts and three templates (`record_form.html`, `record_list.html`, `record_show.html`), so labels,
 //! error display and keyboard behaviour are the same everywhere.
 
-use super::{Cx, Locale, Page, WebUser, page};
+use super::{Cx, Locale, OrPage, Page, WebError, WebResult, WebUser, page};
 use crate::AppState;
 use guanxi_core::ValidationErrors;
+use guanxi_store::StoreError;
 use uuid::Uuid;
 
 /// One choice of a select input.
@@ -448,6 +449,115 @@ pub async fn ref_label(state: &AppState, w: &WebUser, kind: RefKind, id: Option<
         RefKind::Company => {
             guanxi_store::companies::get(&state.db, &w.actor, id).await.map(|c| c.name).unwrap_or_default()
         }
+    }
+}
+
+/// The record id in a page's path; a malformed one is a missing page, like an id nobody has.
+pub fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
+    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
+}
+
+/// The stored record a form edits (`None` for a create form); a missing or hidden one is an error page.
+pub async fn load<T>(
+    id: Option<Uuid>,
+    locale: Locale,
+    get: impl AsyncFnOnce(Uuid) -> Result<T, StoreError>,
+) -> WebResult<Option<T>> {
+    match id {
+        Some(id) => Ok(Some(get(id).await.or_page(locale)?)),
+        None => Ok(None),
+    }
+}
+
+/// A form page with one list of inputs, in the nav `section`; `back` is the link above it as (href, text).
+#[allow(clippy::too_many_arguments)]
+pub fn record_form(
+    w: &WebUser,
+    section: &'static str,
+    heading: String,
+    action: String,
+    back: (String, &'static str),
+    hidden: Vec<(String, String)>,
+    inputs: Vec<Input>,
+    other: Vec<&'static str>,
+    has_errors: bool,
+) -> FormPage {
+    FormPage {
+        cx: Cx::for_user(w, section, &action, heading.clone()),
+        heading,
+        back_url: back.0,
+        back_label: back.1,
+        action,
+        hidden,
+        inputs,
+        groups: vec![],
+        other_errors: other,
+        has_errors,
+        submit: w.locale.t("action.save"),
+    }
+}
+
+/// Hidden inputs that remember which contact and company the reference inputs were filled with, so a name typed
+/// back unchanged keeps pointing at the same record (see [`resolve_ref`]).
+pub fn ref_hidden(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(String, String)> {
+    let mut out = vec![];
+    if let Some(c) = contact {
+        out.push(("contact_id_ref".to_string(), c.to_string()));
+    }
+    if let Some(c) = company {
+        out.push(("company_id_ref".to_string(), c.to_string()));
+    }
+    out
+}
+
+/// Puts a refused form's errors at their inputs; after an edit conflict the conflict notice comes first.
+pub fn form_errors(
+    inputs: &mut [&mut Input],
+    errors: &ValidationErrors,
+    conflict: bool,
+    locale: Locale,
+) -> Vec<&'static str> {
+    let mut other = attach_errors(inputs, errors, locale);
+    if conflict {
+        other.insert(0, locale.t("edit.conflict_body"));
+    }
+    other
+}
+
+/// The core validation's verdict joined with what the form itself could not read (`errs`, reported first): the
+/// draft only when both are clean.
+pub fn validated<T>(errs: ValidationErrors, verdict: Result<T, ValidationErrors>) -> Result<T, ValidationErrors> {
+    match verdict {
+        Ok(d) if errs.is_empty() => Ok(d),
+        Ok(_) => Err(errs),
+        Err(e) => {
+            let mut errs = errs;
+            errs.errors.extend(e.errors);
+            Err(errs)
+        }
+    }
+}
+
+/// A store refusal the form shows again to be corrected.
+pub enum Refusal {
+    Invalid(ValidationErrors),
+    /// Someone saved the record since the form was opened; `current` is the stored version.
+    Conflict {
+        current: i64,
+    },
+}
+
+/// Sorts a store error from saving a form: refusals go back to the form, anything else becomes an error page.
+/// `unique` is for record types with a unique field a person types (SKU, order number), whose clash is theirs to
+/// fix at that input.
+pub fn refusal(e: StoreError, unique: bool, locale: Locale) -> WebResult<Refusal> {
+    match e {
+        StoreError::Invalid(e) => Ok(Refusal::Invalid(e)),
+        StoreError::Duplicate { field } if unique => {
+            Ok(Refusal::Invalid(guanxi_core::FieldError::new(field, "duplicate", "is already in use").into()))
+        }
+        StoreError::VersionMismatch { current } => Ok(Refusal::Conflict { current }),
+        e => Err(WebError::store(e, locale)),
     }
 }
 

@@ -4,8 +4,9 @@
 //! more blank lines and saves nothing. Blank lines are ignored.
 
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, RefKind, Section, ShowPage, attach_errors, custom_inputs,
-    custom_values, list_query, page_url, parse_money, parse_uuid, ref_label, resolve_ref, total_text,
+    Cell, FormData, FormPage, Input, ListPage, Opt, RefKind, Refusal, Section, ShowPage, custom_inputs, custom_values,
+    form_errors, list_query, load, page_url, parse_money, parse_uuid, record_form, record_id, ref_hidden, ref_label,
+    refusal, resolve_ref, total_text, validated,
 };
 use super::i18n::{from_local_input, local_input};
 use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
@@ -136,10 +137,6 @@ fn order_row(o: &Order, names: &HashMap<Uuid, String>, locale: Locale) -> Vec<Ce
         Cell::nowrap(locale.money(o.total_minor, &o.currency)),
         Cell::text(locale.t(&format!("order.status.{}", o.status.as_str()))),
     ]
-}
-
-fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
-    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
 }
 
 pub async fn show(
@@ -353,9 +350,11 @@ fn form_page(
         Some(o) => (
             locale.t1("companies.edit", o.number.as_deref().unwrap_or(locale.t("orders.no_number"))),
             format!("/orders/{}/edit", o.id),
-            format!("/orders/{}", o.id),
+            (format!("/orders/{}", o.id), locale.t("action.back")),
         ),
-        None => (locale.t("orders.new").to_string(), "/orders/new".into(), "/orders".into()),
+        None => {
+            (locale.t("orders.new").to_string(), "/orders/new".into(), ("/orders".into(), locale.t("orders.title")))
+        }
     };
     let mut hidden = hidden;
     if let Some(o) = o {
@@ -367,19 +366,7 @@ fn form_page(
     if let Some((_, last)) = groups.last_mut() {
         last.push(Input::new("more", locale.t("orders.more_lines"), "submit-more", "1"));
     }
-    FormPage {
-        cx: Cx::for_user(w, "orders", &action, heading.clone()),
-        heading,
-        back_url: back,
-        back_label: if o.is_some() { locale.t("action.back") } else { locale.t("orders.title") },
-        action,
-        hidden,
-        inputs: inputs.0,
-        groups,
-        other_errors: other,
-        has_errors,
-        submit: locale.t("action.save"),
-    }
+    FormPage { groups, ..record_form(w, "orders", heading, action, back, hidden, inputs.0, other, has_errors) }
 }
 
 #[derive(serde::Deserialize)]
@@ -415,17 +402,6 @@ pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): 
     };
     let hidden = ref_hidden(Some(o.contact_id), o.company_id);
     Ok(render(StatusCode::OK, &form_page(&w, Some(&o), inputs(&s, &defs, &products, w.locale), hidden, vec![], false)))
-}
-
-fn ref_hidden(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(String, String)> {
-    let mut out = vec![];
-    if let Some(c) = contact {
-        out.push(("contact_id_ref".to_string(), c.to_string()));
-    }
-    if let Some(c) = company {
-        out.push(("company_id_ref".to_string(), c.to_string()));
-    }
-    out
 }
 
 pub async fn create(
@@ -499,10 +475,7 @@ fn read_lines(f: &FormData, count: usize, digits: u32, errs: &mut ValidationErro
 
 async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
-    let current = match id {
-        Some(id) => Some(guanxi_store::orders::get(&state.db, &w.actor, id).await.or_page(locale)?),
-        None => None,
-    };
+    let current = load(id, locale, async |id| guanxi_store::orders::get(&state.db, &w.actor, id).await).await?;
     let defs = defs(state, w).await?;
     let products = catalogue(state, w).await?;
     let line_count = f.get("line_count").parse::<usize>().unwrap_or(3).clamp(1, 500);
@@ -538,10 +511,7 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         };
         let (mut ins, mut groups) = inputs(&s, &defs, &products, locale);
         let mut refs: Vec<&mut Input> = ins.iter_mut().chain(groups.iter_mut().flat_map(|g| g.1.iter_mut())).collect();
-        let mut other = attach_errors(&mut refs, &errors, locale);
-        if conflict.is_some() {
-            other.insert(0, locale.t("edit.conflict_body"));
-        }
+        let other = form_errors(&mut refs, &errors, conflict.is_some(), locale);
         let hidden = ref_hidden(contact, company);
         let has_errors = !errors.is_empty() || conflict.is_some();
         render(status, &form_page(w, conflict.or(current.as_ref()), (ins, groups), hidden, other, has_errors))
@@ -578,18 +548,17 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
     };
     let line_ids: Vec<Uuid> = input.lines.iter().filter_map(|l| l.product_id).collect();
     let facts = guanxi_store::products::facts(&state.db, &line_ids).await.or_page(locale)?;
-    let draft = match input.validate(&facts, &defs, guanxi_core::ids::now()) {
-        Ok(d) if errs.is_empty() => d,
-        Ok(_) => return Ok(rerender(errs, StatusCode::UNPROCESSABLE_ENTITY, line_count, None)),
-        Err(e) => {
-            // Missing contact is already reported once by the reference lookup.
-            let mut e = renumber(e);
-            if errs.errors.iter().any(|x| x.field == "contact_id") {
-                e.errors.retain(|x| x.field != "contact_id");
-            }
-            errs.errors.extend(e.errors);
-            return Ok(rerender(errs, StatusCode::UNPROCESSABLE_ENTITY, line_count, None));
+    let verdict = input.validate(&facts, &defs, guanxi_core::ids::now()).map_err(|e| {
+        // Missing contact is already reported once by the reference lookup.
+        let mut e = renumber(e);
+        if errs.errors.iter().any(|x| x.field == "contact_id") {
+            e.errors.retain(|x| x.field != "contact_id");
         }
+        e
+    });
+    let draft = match validated(errs, verdict) {
+        Ok(d) => d,
+        Err(e) => return Ok(rerender(e, StatusCode::UNPROCESSABLE_ENTITY, line_count, None)),
     };
     let result = match (&current, id) {
         (Some(o), Some(id)) => {
@@ -598,17 +567,13 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         }
         _ => guanxi_store::orders::create(&state.db, &w.actor, &draft).await,
     };
-    match result {
+    match result.map_err(|e| refusal(e, true, locale)) {
         Ok(o) => Ok(see_other(&format!("/orders/{}?saved=1", o.id))),
-        Err(StoreError::Invalid(e)) => Ok(rerender(renumber(e), StatusCode::UNPROCESSABLE_ENTITY, line_count, None)),
-        Err(StoreError::Duplicate { field }) => {
-            let e = ValidationErrors::from(FieldError::new(field, "duplicate", "is already in use"));
-            Ok(rerender(e, StatusCode::UNPROCESSABLE_ENTITY, line_count, None))
-        }
-        Err(StoreError::VersionMismatch { .. }) => {
+        Err(Ok(Refusal::Invalid(e))) => Ok(rerender(renumber(e), StatusCode::UNPROCESSABLE_ENTITY, line_count, None)),
+        Err(Ok(Refusal::Conflict { .. })) => {
             let fresh = guanxi_store::orders::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
             Ok(rerender(ValidationErrors::new(), StatusCode::CONFLICT, line_count, Some(&fresh)))
         }
-        Err(e) => Err(WebError::store(e, locale)),
+        Err(Err(e)) => Err(e),
     }
 }

@@ -3,8 +3,8 @@
 //! Every signed-in user reads the catalogue; changing it follows the store's rule (managers and admins).
 
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, ShowPage, attach_errors, custom_inputs, custom_values, list_query,
-    page_url, parse_money, parse_uuid, total_text,
+    Cell, FormData, FormPage, Input, ListPage, Opt, Refusal, ShowPage, custom_inputs, custom_values, form_errors,
+    list_query, load, page_url, parse_money, record_form, record_id, refusal, total_text, validated,
 };
 use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
@@ -126,10 +126,6 @@ pub async fn list(
     Ok(render(StatusCode::OK, &page))
 }
 
-fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
-    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
-}
-
 pub async fn show(
     State(state): State<AppState>,
     w: WebUser,
@@ -227,24 +223,17 @@ fn form_page(
         Some(p) => (
             locale.t1("companies.edit", &p.name),
             format!("/products/{}/edit", p.id),
-            format!("/products/{}", p.id),
+            (format!("/products/{}", p.id), locale.t("action.back")),
             vec![("version".to_string(), p.version.to_string())],
         ),
-        None => (locale.t("products.new").to_string(), "/products/new".into(), "/products".into(), vec![]),
+        None => (
+            locale.t("products.new").to_string(),
+            "/products/new".into(),
+            ("/products".into(), locale.t("products.title")),
+            vec![],
+        ),
     };
-    FormPage {
-        cx: Cx::for_user(w, "products", &action, heading.clone()),
-        heading,
-        back_url: back,
-        back_label: if p.is_some() { locale.t("action.back") } else { locale.t("products.title") },
-        action,
-        hidden,
-        inputs,
-        groups: vec![],
-        other_errors: other,
-        has_errors,
-        submit: locale.t("action.save"),
-    }
+    record_form(w, "products", heading, action, back, hidden, inputs, other, has_errors)
 }
 
 /// The catalogue is changed by managers and admins (the store enforces it; the forms say so up front).
@@ -289,10 +278,7 @@ pub async fn update(
 
 async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
-    let current = match id {
-        Some(id) => Some(guanxi_store::products::get(&state.db, &w.actor, id).await.or_page(locale)?),
-        None => None,
-    };
+    let current = load(id, locale, async |id| guanxi_store::products::get(&state.db, &w.actor, id).await).await?;
     let defs = defs(state, w).await?;
     let mut errs = ValidationErrors::new();
     let currency = Currency::parse(f.get("currency"), "currency").unwrap_or(Currency::CNY);
@@ -318,19 +304,12 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
     let failed = |errors: ValidationErrors, status: StatusCode, conflict: Option<&Product>| {
         let mut ins = inputs(current.as_ref(), Some(&f), &defs, w);
         let mut refs: Vec<&mut Input> = ins.iter_mut().collect();
-        let mut other = attach_errors(&mut refs, &errors, locale);
-        if conflict.is_some() {
-            other.insert(0, locale.t("edit.conflict_body"));
-        }
+        let other = form_errors(&mut refs, &errors, conflict.is_some(), locale);
         render(status, &form_page(w, conflict.or(current.as_ref()), ins, other, true))
     };
-    let draft = match input.validate(&defs) {
-        Ok(d) if errs.is_empty() => d,
-        Ok(_) => return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, None)),
-        Err(e) => {
-            errs.errors.extend(e.errors);
-            return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, None));
-        }
+    let draft = match validated(errs, input.validate(&defs)) {
+        Ok(d) => d,
+        Err(e) => return Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
     };
     let result = match (&current, id) {
         (Some(p), Some(id)) => {
@@ -339,18 +318,14 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         }
         _ => guanxi_store::products::create(&state.db, &w.actor, &draft).await,
     };
-    match result {
+    match result.map_err(|e| refusal(e, true, locale)) {
         Ok(p) => Ok(see_other(&format!("/products/{}?saved=1", p.id))),
-        Err(StoreError::Invalid(e)) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
-        Err(StoreError::Duplicate { field }) => {
-            let e = ValidationErrors::from(guanxi_core::FieldError::new(field, "duplicate", "is already in use"));
-            Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None))
-        }
-        Err(StoreError::VersionMismatch { .. }) => {
+        Err(Ok(Refusal::Invalid(e))) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
+        Err(Ok(Refusal::Conflict { .. })) => {
             let fresh =
                 guanxi_store::products::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
             Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(&fresh)))
         }
-        Err(e) => Err(WebError::store(e, locale)),
+        Err(Err(e)) => Err(e),
     }
 }
