@@ -1,6 +1,7 @@
 //! Activities (the timeline entries of contacts and companies) and tasks (follow-ups): lists and create/edit forms.
 
 use super::contacts::user_names;
+use super::form::form_posts;
 use super::form::{
     Cell, FormData, Input, ListPage, Opt, RefKind, Refusal, form_errors, list_query, load, page_url, parse_uuid,
     record_form, record_id, ref_hidden, ref_label, refusal, resolve_ref, total_text, validated,
@@ -9,7 +10,6 @@ use super::i18n::{from_local_input, local_input};
 use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
 use crate::extract::RawQuery;
-use axum::Form;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -280,23 +280,7 @@ pub async fn edit_activity(
     Ok(render(StatusCode::OK, &page))
 }
 
-pub async fn create_activity(
-    State(state): State<AppState>,
-    w: WebUser,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    save_activity(&state, &w, None, FormData(f)).await
-}
-
-pub async fn update_activity(
-    State(state): State<AppState>,
-    w: WebUser,
-    Path(raw_id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    let id = record_id(&raw_id, &w)?;
-    save_activity(&state, &w, Some(id), FormData(f)).await
-}
+form_posts!(create_activity, update_activity, save_activity);
 
 async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
@@ -575,23 +559,7 @@ async fn task_values(state: &AppState, w: &WebUser, t: &Task) -> TaskForm {
     }
 }
 
-pub async fn create_task(
-    State(state): State<AppState>,
-    w: WebUser,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    save_task(&state, &w, None, FormData(f)).await
-}
-
-pub async fn update_task(
-    State(state): State<AppState>,
-    w: WebUser,
-    Path(raw_id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    let id = record_id(&raw_id, &w)?;
-    save_task(&state, &w, Some(id), FormData(f)).await
-}
+form_posts!(create_task, update_task, save_task);
 
 async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;

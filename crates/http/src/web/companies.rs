@@ -1,14 +1,14 @@
 //! Company pages: the list, one company with its contacts, orders and timeline, and the create/edit form.
 
 use super::contacts::{parse_before, timeline_items, user_names};
+use super::form::form_posts;
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, Refusal, Section, ShowPage, custom_inputs, custom_values,
-    form_errors, list_query, load, page_url, record_form, record_id, refusal, total_text, validated,
+    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, Refusal, Section, ShowPage, custom_inputs, custom_values,
+    form_errors, list_query, load, page_url, record_id, refusal, section_form, total_text, validated,
 };
 use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
 use crate::extract::RawQuery;
-use axum::Form;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -325,22 +325,8 @@ fn form_page(
     other: Vec<&'static str>,
     has_errors: bool,
 ) -> FormPage {
-    let locale = w.locale;
-    let (heading, action, back, hidden) = match c {
-        Some(c) => (
-            locale.t1("companies.edit", &c.name),
-            format!("/companies/{}/edit", c.id),
-            (format!("/companies/{}", c.id), locale.t("action.back")),
-            vec![("version".to_string(), c.version.to_string())],
-        ),
-        None => (
-            locale.t("companies.new").to_string(),
-            "/companies/new".into(),
-            ("/companies".into(), locale.t("companies.title")),
-            vec![],
-        ),
-    };
-    record_form(w, "companies", heading, action, back, hidden, inputs, other, has_errors)
+    let editing = c.map(|c| Editing { id: c.id, name: &c.name, version: c.version });
+    section_form(w, "companies", editing, vec![], inputs, other, has_errors)
 }
 
 fn read_input(f: &FormData, defs: &[CustomFieldDef], errs: &mut ValidationErrors) -> CompanyInput {
@@ -390,23 +376,7 @@ pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): 
     Ok(render(StatusCode::OK, &form_page(&w, Some(&c), inputs(Some(&c), None, &defs, &w), vec![], false)))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    w: WebUser,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    save(&state, &w, None, FormData(f)).await
-}
-
-pub async fn update(
-    State(state): State<AppState>,
-    w: WebUser,
-    Path(raw_id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    let id = record_id(&raw_id, &w)?;
-    save(&state, &w, Some(id), FormData(f)).await
-}
+form_posts!(create, update, save);
 
 async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;

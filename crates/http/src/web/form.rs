@@ -497,6 +497,68 @@ pub fn record_form(
     }
 }
 
+/// The record a form page edits: its name for the heading, its version to detect a concurrent save.
+pub struct Editing<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub version: i64,
+}
+
+/// The create or edit form of a record kept under `/{section}` (companies, products, orders): the heading, the
+/// action and the way back follow from whether it edits a stored record. `hidden` comes before the version.
+pub fn section_form(
+    w: &WebUser,
+    section: &'static str,
+    editing: Option<Editing>,
+    mut hidden: Vec<(String, String)>,
+    inputs: Vec<Input>,
+    other: Vec<&'static str>,
+    has_errors: bool,
+) -> FormPage {
+    let locale = w.locale;
+    let (heading, action, back) = match editing {
+        Some(e) => {
+            hidden.push(("version".to_string(), e.version.to_string()));
+            (
+                locale.t1("companies.edit", e.name),
+                format!("/{section}/{}/edit", e.id),
+                (format!("/{section}/{}", e.id), locale.t("action.back")),
+            )
+        }
+        None => (
+            locale.t(&format!("{section}.new")).to_string(),
+            format!("/{section}/new"),
+            (format!("/{section}"), locale.t(&format!("{section}.title"))),
+        ),
+    };
+    record_form(w, section, heading, action, back, hidden, inputs, other, has_errors)
+}
+
+/// The two POST handlers of a record form, `$create` (`/…/new`) and `$update` (`/…/{id}/edit`), which hand the
+/// posted pairs to the module's `$save(state, user, id, form)`.
+macro_rules! form_posts {
+    ($create:ident, $update:ident, $save:ident) => {
+        pub async fn $create(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
+            w: $crate::web::WebUser,
+            ::axum::Form(f): ::axum::Form<Vec<(String, String)>>,
+        ) -> $crate::web::WebResult<::axum::response::Response> {
+            $save(&state, &w, None, $crate::web::form::FormData(f)).await
+        }
+
+        pub async fn $update(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
+            w: $crate::web::WebUser,
+            ::axum::extract::Path(raw_id): ::axum::extract::Path<String>,
+            ::axum::Form(f): ::axum::Form<Vec<(String, String)>>,
+        ) -> $crate::web::WebResult<::axum::response::Response> {
+            let id = $crate::web::form::record_id(&raw_id, &w)?;
+            $save(&state, &w, Some(id), $crate::web::form::FormData(f)).await
+        }
+    };
+}
+pub(crate) use form_posts;
+
 /// Hidden inputs that remember which contact and company the reference inputs were filled with, so a name typed
 /// back unchanged keeps pointing at the same record (see [`resolve_ref`]).
 pub fn ref_hidden(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(String, String)> {

@@ -3,16 +3,16 @@
 //! Without JavaScript the form shows the order's lines plus a few blank ones; "More lines" re-renders it with
 //! more blank lines and saves nothing. Blank lines are ignored.
 
+use super::form::form_posts;
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, RefKind, Refusal, Section, ShowPage, custom_inputs, custom_values,
-    form_errors, list_query, load, page_url, parse_money, parse_uuid, record_form, record_id, ref_hidden, ref_label,
-    refusal, resolve_ref, total_text, validated,
+    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, RefKind, Refusal, Section, ShowPage, custom_inputs,
+    custom_values, form_errors, list_query, load, page_url, parse_money, parse_uuid, record_id, ref_hidden, ref_label,
+    refusal, resolve_ref, section_form, total_text, validated,
 };
 use super::i18n::{from_local_input, local_input};
 use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
 use crate::extract::RawQuery;
-use axum::Form;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -346,27 +346,19 @@ fn form_page(
     has_errors: bool,
 ) -> FormPage {
     let locale = w.locale;
-    let (heading, action, back) = match o {
-        Some(o) => (
-            locale.t1("companies.edit", o.number.as_deref().unwrap_or(locale.t("orders.no_number"))),
-            format!("/orders/{}/edit", o.id),
-            (format!("/orders/{}", o.id), locale.t("action.back")),
-        ),
-        None => {
-            (locale.t("orders.new").to_string(), "/orders/new".into(), ("/orders".into(), locale.t("orders.title")))
-        }
-    };
-    let mut hidden = hidden;
-    if let Some(o) = o {
-        hidden.push(("version".into(), o.version.to_string()));
-    }
-    hidden.push(("line_count".into(), inputs.1.len().to_string()));
+    let editing = o.map(|o| Editing {
+        id: o.id,
+        name: o.number.as_deref().unwrap_or(locale.t("orders.no_number")),
+        version: o.version,
+    });
+    let mut page = section_form(w, "orders", editing, hidden, inputs.0, other, has_errors);
+    page.hidden.push(("line_count".into(), inputs.1.len().to_string()));
     let mut groups = inputs.1;
     // "More lines" is a second submit button of the same form; it sits with the lines.
     if let Some((_, last)) = groups.last_mut() {
         last.push(Input::new("more", locale.t("orders.more_lines"), "submit-more", "1"));
     }
-    FormPage { groups, ..record_form(w, "orders", heading, action, back, hidden, inputs.0, other, has_errors) }
+    FormPage { groups, ..page }
 }
 
 #[derive(serde::Deserialize)]
@@ -404,23 +396,7 @@ pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): 
     Ok(render(StatusCode::OK, &form_page(&w, Some(&o), inputs(&s, &defs, &products, w.locale), hidden, vec![], false)))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    w: WebUser,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    save(&state, &w, None, FormData(f)).await
-}
-
-pub async fn update(
-    State(state): State<AppState>,
-    w: WebUser,
-    Path(raw_id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    let id = record_id(&raw_id, &w)?;
-    save(&state, &w, Some(id), FormData(f)).await
-}
+form_posts!(create, update, save);
 
 /// The lines a form posted (blank ones skipped), keeping each line's form index for its errors.
 fn read_lines(f: &FormData, count: usize, digits: u32, errs: &mut ValidationErrors) -> Vec<(usize, OrderLineInput)> {

@@ -2,14 +2,14 @@
 //!
 //! Every signed-in user reads the catalogue; changing it follows the store's rule (managers and admins).
 
+use super::form::form_posts;
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, Refusal, ShowPage, custom_inputs, custom_values, form_errors,
-    list_query, load, page_url, parse_money, record_form, record_id, refusal, total_text, validated,
+    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, Refusal, ShowPage, custom_inputs, custom_values,
+    form_errors, list_query, load, page_url, parse_money, record_id, refusal, section_form, total_text, validated,
 };
 use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
 use crate::extract::RawQuery;
-use axum::Form;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -218,22 +218,8 @@ fn form_page(
     other: Vec<&'static str>,
     has_errors: bool,
 ) -> FormPage {
-    let locale = w.locale;
-    let (heading, action, back, hidden) = match p {
-        Some(p) => (
-            locale.t1("companies.edit", &p.name),
-            format!("/products/{}/edit", p.id),
-            (format!("/products/{}", p.id), locale.t("action.back")),
-            vec![("version".to_string(), p.version.to_string())],
-        ),
-        None => (
-            locale.t("products.new").to_string(),
-            "/products/new".into(),
-            ("/products".into(), locale.t("products.title")),
-            vec![],
-        ),
-    };
-    record_form(w, "products", heading, action, back, hidden, inputs, other, has_errors)
+    let editing = p.map(|p| Editing { id: p.id, name: &p.name, version: p.version });
+    section_form(w, "products", editing, vec![], inputs, other, has_errors)
 }
 
 /// The catalogue is changed by managers and admins (the store enforces it; the forms say so up front).
@@ -258,23 +244,7 @@ pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): 
     Ok(render(StatusCode::OK, &form_page(&w, Some(&p), inputs(Some(&p), None, &defs, &w), vec![], false)))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    w: WebUser,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    save(&state, &w, None, FormData(f)).await
-}
-
-pub async fn update(
-    State(state): State<AppState>,
-    w: WebUser,
-    Path(raw_id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    let id = record_id(&raw_id, &w)?;
-    save(&state, &w, Some(id), FormData(f)).await
-}
+form_posts!(create, update, save);
 
 async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
