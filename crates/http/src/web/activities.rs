@@ -3,11 +3,11 @@
 use super::contacts::user_names;
 use super::form::form_posts;
 use super::form::{
-    Cell, FormData, Input, ListPage, Opt, RefKind, Refusal, form_errors, list_query, load, page_url, parse_uuid,
-    record_form, record_id, ref_hidden, ref_label, refusal, resolve_ref, total_text, validated,
+    Cell, FormData, Input, ListPage, Opt, RefKind, Refusal, form_errors, list_page, list_query, load, parse_uuid,
+    record_form, record_id, ref_hidden, ref_label, refusal, resolve_ref, validated,
 };
 use super::i18n::{from_local_input, local_input};
-use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
+use super::{Locale, OrPage, WebResult, WebUser, render, see_other};
 use crate::AppState;
 use crate::extract::RawQuery;
 use axum::extract::{OriginalUri, Path, Query, State};
@@ -15,10 +15,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use guanxi_core::activity::{Activity, ActivityInput, ActivityKind};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::filter::{ACTIVITY_FIELDS, TASK_FIELDS};
 use guanxi_core::task::{Task, TaskInput};
 use guanxi_core::{FieldError, ValidationErrors};
-use guanxi_store::StoreError;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -99,33 +99,19 @@ pub async fn list(
     if raw.sort.as_deref().is_none_or(str::is_empty) {
         raw.sort = Some("-occurred_at".into());
     }
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match list_query(&raw, &extra, ACTIVITY_FIELDS, &[], w.actor.user_id, locale) {
-        Err(e) => errors = e,
-        Ok(lq) => match guanxi_store::activities::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                let users = user_names(&state, locale).await?;
-                let names = parent_names(&state, &w, page.items.iter().map(|a| (a.contact_id, a.company_id))).await;
-                rows = page.items.iter().map(|a| activity_row(a, &names, &users, locale)).collect();
-                total = total_text(locale, "activities.total", page.total, page.total_is_estimate);
-                next_url = page.next_cursor.map(|c| page_url("/activities", uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
+    let query = list_query(&raw, &extra, ACTIVITY_FIELDS, &[], w.actor.user_id, locale);
+    let fetch = async |lq: &ListQuery| guanxi_store::activities::list(&state.db, &w.actor, lq).await;
+    let rows = async |items: &[Activity]| -> WebResult<Vec<Vec<Cell>>> {
+        let users = user_names(&state, locale).await?;
+        let names = parent_names(&state, &w, items.iter().map(|a| (a.contact_id, a.company_id))).await;
+        Ok(items.iter().map(|a| activity_row(a, &names, &users, locale)).collect())
+    };
+    let listed = list_page(&w, "activities", "/activities", &uri, &raw, query, fetch, rows).await?;
     let mut kinds = vec![Opt::new("", locale.t("activities.any_kind"), &kind)];
     kinds.extend(
         ActivityKind::ALL.iter().map(|k| Opt::new(k.as_str(), locale.t(&format!("activity.{}", k.as_str())), &kind)),
     );
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/activities");
     let page = ListPage {
-        cx: Cx::for_user(&w, "activities", here, locale.t("activities.title").to_string()),
-        heading: locale.t("activities.title"),
-        action: "/activities",
         new_links: vec![
             ("/activities/new".into(), locale.t("activities.new")),
             ("/tasks".into(), locale.t("tasks.title")),
@@ -134,8 +120,6 @@ pub async fn list(
             Input::select("kind", locale.t("field.kind"), kinds),
             Input::new("mine", locale.t("activities.mine"), "checkbox", if mine { "1" } else { "" }),
         ],
-        errors,
-        total,
         columns: vec![
             locale.t("field.subject"),
             locale.t("field.kind"),
@@ -143,10 +127,9 @@ pub async fn list(
             locale.t("field.occurred_at"),
             locale.t("field.owner"),
         ],
-        rows,
+        // The activity list is the timeline of everything; it says so when empty.
         empty: locale.t("timeline.empty"),
-        next_url,
-        first_url: raw.cursor.as_ref().map(|_| page_url("/activities", uri.query().unwrap_or(""), None)),
+        ..listed
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -394,41 +377,26 @@ pub async fn tasks(
     if raw.sort.as_deref().is_none_or(str::is_empty) {
         raw.sort = Some("due_at".into());
     }
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match list_query(&raw, &extra, TASK_FIELDS, &[], w.actor.user_id, locale) {
-        Err(e) => errors = e,
-        Ok(lq) => match guanxi_store::tasks::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                let users = user_names(&state, locale).await?;
-                let names = parent_names(&state, &w, page.items.iter().map(|t| (t.contact_id, t.company_id))).await;
-                rows = page
-                    .items
-                    .iter()
-                    .map(|t| {
-                        vec![
-                            Cell::link(t.title.clone(), format!("/tasks/{}/edit", t.id)),
-                            Cell::nowrap(t.due_at.map(|d| locale.datetime(d)).unwrap_or_default()),
-                            Cell::text(t.assignee_id.and_then(|u| users.get(&u).cloned()).unwrap_or_default()),
-                            parent_cell(t.contact_id, t.company_id, &names),
-                            Cell::text(locale.t(if t.done { "tasks.done" } else { "tasks.open" })),
-                        ]
-                    })
-                    .collect();
-                total = total_text(locale, "tasks.total", page.total, page.total_is_estimate);
-                next_url = page.next_cursor.map(|c| page_url("/tasks", uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/tasks");
+    let query = list_query(&raw, &extra, TASK_FIELDS, &[], w.actor.user_id, locale);
+    let fetch = async |lq: &ListQuery| guanxi_store::tasks::list(&state.db, &w.actor, lq).await;
+    let rows = async |items: &[Task]| -> WebResult<Vec<Vec<Cell>>> {
+        let users = user_names(&state, locale).await?;
+        let names = parent_names(&state, &w, items.iter().map(|t| (t.contact_id, t.company_id))).await;
+        Ok(items
+            .iter()
+            .map(|t| {
+                vec![
+                    Cell::link(t.title.clone(), format!("/tasks/{}/edit", t.id)),
+                    Cell::nowrap(t.due_at.map(|d| locale.datetime(d)).unwrap_or_default()),
+                    Cell::text(t.assignee_id.and_then(|u| users.get(&u).cloned()).unwrap_or_default()),
+                    parent_cell(t.contact_id, t.company_id, &names),
+                    Cell::text(locale.t(if t.done { "tasks.done" } else { "tasks.open" })),
+                ]
+            })
+            .collect())
+    };
+    let listed = list_page(&w, "activities", "/tasks", &uri, &raw, query, fetch, rows).await?;
     let page = ListPage {
-        cx: Cx::for_user(&w, "activities", here, locale.t("tasks.title").to_string()),
-        heading: locale.t("tasks.title"),
-        action: "/tasks",
         new_links: vec![
             ("/tasks/new".into(), locale.t("tasks.new")),
             ("/activities".into(), locale.t("activities.title")),
@@ -445,8 +413,6 @@ pub async fn tasks(
             ),
             Input::new("mine", locale.t("tasks.mine"), "checkbox", if mine { "1" } else { "" }),
         ],
-        errors,
-        total,
         columns: vec![
             locale.t("field.title"),
             locale.t("field.due_at"),
@@ -454,10 +420,7 @@ pub async fn tasks(
             locale.t("field.contact"),
             locale.t("field.status"),
         ],
-        rows,
-        empty: locale.t("tasks.empty"),
-        next_url,
-        first_url: raw.cursor.as_ref().map(|_| page_url("/tasks", uri.query().unwrap_or(""), None)),
+        ..listed
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -4,7 +4,7 @@ use super::contacts::{parse_before, timeline_items, user_names};
 use super::form::form_posts;
 use super::form::{
     Cell, Editing, FormData, FormPage, Input, ListPage, Opt, Refusal, Section, ShowPage, custom_inputs, custom_values,
-    form_errors, list_query, load, page_url, record_id, refusal, section_form, total_text, validated,
+    form_errors, list_page, list_query, load, record_id, refusal, section_form, validated,
 };
 use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
@@ -17,8 +17,8 @@ use guanxi_core::access::Visibility;
 use guanxi_core::company::{Company, CompanyInput, SizeBand};
 use guanxi_core::contact::PostalAddress;
 use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::filter::{COMPANY_FIELDS, CONTACT_FIELDS, ListParams, ORDER_FIELDS, parse_list_query};
-use guanxi_store::StoreError;
 use guanxi_store::activities::TimelineParent;
 use uuid::Uuid;
 
@@ -65,43 +65,28 @@ pub async fn list(
         extra.push(format!("tags:has_tag:{tag}"));
     }
     let defs = defs(&state, &w).await?;
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match list_query(&raw, &extra, COMPANY_FIELDS, &defs, w.actor.user_id, locale) {
-        Err(e) => errors = e,
-        Ok(lq) => match guanxi_store::companies::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                let owners = user_names(&state, locale).await?;
-                rows = page
-                    .items
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            Cell::link(c.name.clone(), format!("/companies/{}", c.id)),
-                            Cell::text(c.industry.clone().unwrap_or_default()),
-                            Cell::text(c.address.city.clone().unwrap_or_default()),
-                            Cell::text(c.domain.clone().unwrap_or_default()),
-                            Cell::text(c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default()),
-                            Cell::text(c.tags.join(", ")),
-                            Cell::nowrap(locale.date(c.updated_at.date_naive())),
-                        ]
-                    })
-                    .collect();
-                total = total_text(locale, "companies.total", page.total, page.total_is_estimate);
-                next_url = page.next_cursor.map(|c| page_url("/companies", uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
+    let query = list_query(&raw, &extra, COMPANY_FIELDS, &defs, w.actor.user_id, locale);
+    let fetch = async |lq: &ListQuery| guanxi_store::companies::list(&state.db, &w.actor, lq).await;
+    let rows = async |items: &[Company]| -> WebResult<Vec<Vec<Cell>>> {
+        let owners = user_names(&state, locale).await?;
+        Ok(items
+            .iter()
+            .map(|c| {
+                vec![
+                    Cell::link(c.name.clone(), format!("/companies/{}", c.id)),
+                    Cell::text(c.industry.clone().unwrap_or_default()),
+                    Cell::text(c.address.city.clone().unwrap_or_default()),
+                    Cell::text(c.domain.clone().unwrap_or_default()),
+                    Cell::text(c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default()),
+                    Cell::text(c.tags.join(", ")),
+                    Cell::nowrap(locale.date(c.updated_at.date_naive())),
+                ]
+            })
+            .collect())
+    };
+    let listed = list_page(&w, "companies", "/companies", &uri, &raw, query, fetch, rows).await?;
     let sort = raw.sort.clone().unwrap_or_default();
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/companies");
     let page = ListPage {
-        cx: Cx::for_user(&w, "companies", here, locale.t("companies.title").to_string()),
-        heading: locale.t("companies.title"),
-        action: "/companies",
         new_links: vec![("/companies/new".into(), locale.t("companies.new"))],
         filters: vec![
             Input::new("q", locale.t("contacts.filter.q"), "search", raw.q.clone().unwrap_or_default()),
@@ -114,8 +99,6 @@ pub async fn list(
                 SORTS.iter().map(|(v, k)| Opt::new(*v, locale.t(k), &sort)).collect(),
             ),
         ],
-        errors,
-        total,
         columns: vec![
             locale.t("field.record_name"),
             locale.t("field.industry"),
@@ -125,10 +108,7 @@ pub async fn list(
             locale.t("field.tags"),
             locale.t("field.updated_at"),
         ],
-        rows,
-        empty: locale.t("companies.empty"),
-        next_url,
-        first_url: raw.cursor.as_ref().map(|_| page_url("/companies", uri.query().unwrap_or(""), None)),
+        ..listed
     };
     Ok(render(StatusCode::OK, &page))
 }

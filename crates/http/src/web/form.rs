@@ -295,6 +295,58 @@ pub fn list_query(
     guanxi_core::filter::parse_list_query(&params, fields, defs, me).map_err(|e| messages(&e, locale))
 }
 
+/// A list page of the records under `path` (`/companies`, `/tasks`), without its new links, filters and columns,
+/// which the caller adds: the first page `query` selects (or why the query is bad), its rows, its total and cursor
+/// links. Catalogue entries follow the path: `companies.title`, `companies.total`, `companies.empty`; `section` is
+/// the nav entry that stays lit.
+#[allow(clippy::too_many_arguments)]
+pub async fn list_page<T>(
+    w: &WebUser,
+    section: &'static str,
+    path: &'static str,
+    uri: &axum::http::Uri,
+    raw: &crate::extract::RawQuery,
+    query: Result<guanxi_core::filter::ListQuery, Vec<String>>,
+    fetch: impl AsyncFnOnce(&guanxi_core::filter::ListQuery) -> Result<guanxi_store::Page<T>, StoreError>,
+    rows: impl AsyncFnOnce(&[T]) -> WebResult<Vec<Vec<Cell>>>,
+) -> WebResult<ListPage> {
+    let locale = w.locale;
+    let key = path.trim_start_matches('/');
+    let params = uri.query().unwrap_or("");
+    let mut page = ListPage {
+        cx: Cx::for_user(
+            w,
+            section,
+            uri.path_and_query().map(|p| p.as_str()).unwrap_or(path),
+            locale.t(&format!("{key}.title")).to_string(),
+        ),
+        heading: locale.t(&format!("{key}.title")),
+        action: path,
+        new_links: vec![],
+        filters: vec![],
+        errors: vec![],
+        total: String::new(),
+        columns: vec![],
+        rows: vec![],
+        empty: locale.t(&format!("{key}.empty")),
+        next_url: None,
+        first_url: raw.cursor.as_ref().map(|_| page_url(path, params, None)),
+    };
+    match query {
+        Err(e) => page.errors = e,
+        Ok(lq) => match fetch(&lq).await {
+            Ok(found) => {
+                page.rows = rows(&found.items).await?;
+                page.total = total_text(locale, &format!("{key}.total"), found.total, found.total_is_estimate);
+                page.next_url = found.next_cursor.map(|c| page_url(path, params, Some(&c)));
+            }
+            Err(StoreError::Invalid(e)) => page.errors = messages(&e, locale),
+            Err(e) => return Err(WebError::store(e, locale)),
+        },
+    }
+    Ok(page)
+}
+
 /// Validation errors as `field: message` lines (for errors not tied to one input, such as list filters).
 pub fn messages(e: &ValidationErrors, locale: Locale) -> Vec<String> {
     e.errors.iter().map(|e| format!("{}: {}", e.field, locale.error(e.code))).collect()

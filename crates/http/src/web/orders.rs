@@ -6,8 +6,8 @@
 use super::form::form_posts;
 use super::form::{
     Cell, Editing, FormData, FormPage, Input, ListPage, Opt, RefKind, Refusal, Section, ShowPage, custom_inputs,
-    custom_values, form_errors, list_query, load, page_url, parse_money, parse_uuid, record_id, ref_hidden, ref_label,
-    refusal, resolve_ref, section_form, total_text, validated,
+    custom_values, form_errors, list_page, list_query, load, parse_money, parse_uuid, record_id, ref_hidden, ref_label,
+    refusal, resolve_ref, section_form, validated,
 };
 use super::i18n::{from_local_input, local_input};
 use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
@@ -17,11 +17,11 @@ use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::filter::{ListParams, ORDER_FIELDS, PRODUCT_FIELDS, parse_list_query};
 use guanxi_core::money::{Currency, format_minor};
 use guanxi_core::order::{Order, OrderInput, OrderLineInput, OrderStatus, Product};
 use guanxi_core::{FieldError, ValidationErrors};
-use guanxi_store::StoreError;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -72,33 +72,19 @@ pub async fn list(
         raw.sort = Some("-ordered_at".into());
     }
     let defs = defs(&state, &w).await?;
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match list_query(&raw, &extra, ORDER_FIELDS, &defs, w.actor.user_id, locale) {
-        Err(e) => errors = e,
-        Ok(lq) => match guanxi_store::orders::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                let names = contact_names(&state, &w, page.items.iter().map(|o| o.contact_id)).await;
-                rows = page.items.iter().map(|o| order_row(o, &names, locale)).collect();
-                total = total_text(locale, "orders.total", page.total, page.total_is_estimate);
-                next_url = page.next_cursor.map(|c| page_url("/orders", uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
+    let query = list_query(&raw, &extra, ORDER_FIELDS, &defs, w.actor.user_id, locale);
+    let fetch = async |lq: &ListQuery| guanxi_store::orders::list(&state.db, &w.actor, lq).await;
+    let rows = async |items: &[Order]| -> WebResult<Vec<Vec<Cell>>> {
+        let names = contact_names(&state, &w, items.iter().map(|o| o.contact_id)).await;
+        Ok(items.iter().map(|o| order_row(o, &names, locale)).collect())
+    };
+    let listed = list_page(&w, "orders", "/orders", &uri, &raw, query, fetch, rows).await?;
     let sort = raw.sort.clone().unwrap_or_default();
     let mut status_opts = vec![Opt::new("", locale.t("orders.any_status"), &status)];
     status_opts.extend(
         STATUSES.iter().map(|s| Opt::new(s.as_str(), locale.t(&format!("order.status.{}", s.as_str())), &status)),
     );
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/orders");
     let page = ListPage {
-        cx: Cx::for_user(&w, "orders", here, locale.t("orders.title").to_string()),
-        heading: locale.t("orders.title"),
-        action: "/orders",
         new_links: vec![("/orders/new".into(), locale.t("orders.new"))],
         filters: vec![
             Input::text("number", locale.t("field.number"), number),
@@ -109,8 +95,6 @@ pub async fn list(
                 SORTS.iter().map(|(v, k)| Opt::new(*v, locale.t(k), &sort)).collect(),
             ),
         ],
-        errors,
-        total,
         columns: vec![
             locale.t("field.number"),
             locale.t("field.contact"),
@@ -118,10 +102,7 @@ pub async fn list(
             locale.t("field.total"),
             locale.t("field.status"),
         ],
-        rows,
-        empty: locale.t("orders.empty"),
-        next_url,
-        first_url: raw.cursor.as_ref().map(|_| page_url("/orders", uri.query().unwrap_or(""), None)),
+        ..listed
     };
     Ok(render(StatusCode::OK, &page))
 }

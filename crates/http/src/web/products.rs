@@ -5,7 +5,7 @@
 use super::form::form_posts;
 use super::form::{
     Cell, Editing, FormData, FormPage, Input, ListPage, Opt, Refusal, ShowPage, custom_inputs, custom_values,
-    form_errors, list_query, load, page_url, parse_money, record_id, refusal, section_form, total_text, validated,
+    form_errors, list_page, list_query, load, parse_money, record_id, refusal, section_form, validated,
 };
 use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
@@ -15,10 +15,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use guanxi_core::ValidationErrors;
 use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::filter::PRODUCT_FIELDS;
 use guanxi_core::money::{Currency, format_minor};
 use guanxi_core::order::{Product, ProductInput};
-use guanxi_store::StoreError;
 use uuid::Uuid;
 
 async fn defs(state: &AppState, w: &WebUser) -> WebResult<Vec<CustomFieldDef>> {
@@ -56,40 +56,25 @@ pub async fn list(
         _ => {}
     }
     let defs = defs(&state, &w).await?;
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match list_query(&raw, &extra, PRODUCT_FIELDS, &defs, w.actor.user_id, locale) {
-        Err(e) => errors = e,
-        Ok(lq) => match guanxi_store::products::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                rows = page
-                    .items
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            Cell::link(p.name.clone(), format!("/products/{}", p.id)),
-                            Cell::nowrap(p.sku.clone()),
-                            Cell::text(p.category.clone().unwrap_or_default()),
-                            Cell::nowrap(locale.money(p.list_price_minor, &p.currency)),
-                            Cell::text(locale.t(if p.active { "products.on_sale" } else { "products.off_sale" })),
-                        ]
-                    })
-                    .collect();
-                total = total_text(locale, "products.total", page.total, page.total_is_estimate);
-                next_url = page.next_cursor.map(|c| page_url("/products", uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
+    let query = list_query(&raw, &extra, PRODUCT_FIELDS, &defs, w.actor.user_id, locale);
+    let fetch = async |lq: &ListQuery| guanxi_store::products::list(&state.db, &w.actor, lq).await;
+    let rows = async |items: &[Product]| -> WebResult<Vec<Vec<Cell>>> {
+        Ok(items
+            .iter()
+            .map(|p| {
+                vec![
+                    Cell::link(p.name.clone(), format!("/products/{}", p.id)),
+                    Cell::nowrap(p.sku.clone()),
+                    Cell::text(p.category.clone().unwrap_or_default()),
+                    Cell::nowrap(locale.money(p.list_price_minor, &p.currency)),
+                    Cell::text(locale.t(if p.active { "products.on_sale" } else { "products.off_sale" })),
+                ]
+            })
+            .collect())
+    };
+    let listed = list_page(&w, "products", "/products", &uri, &raw, query, fetch, rows).await?;
     let sort = raw.sort.clone().unwrap_or_default();
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/products");
     let page = ListPage {
-        cx: Cx::for_user(&w, "products", here, locale.t("products.title").to_string()),
-        heading: locale.t("products.title"),
-        action: "/products",
         new_links: vec![("/products/new".into(), locale.t("products.new"))],
         filters: vec![
             Input::text("name", locale.t("field.record_name"), name),
@@ -109,8 +94,6 @@ pub async fn list(
                 SORTS.iter().map(|(v, k)| Opt::new(*v, locale.t(k), &sort)).collect(),
             ),
         ],
-        errors,
-        total,
         columns: vec![
             locale.t("field.record_name"),
             locale.t("field.sku"),
@@ -118,10 +101,7 @@ pub async fn list(
             locale.t("field.list_price"),
             locale.t("field.active"),
         ],
-        rows,
-        empty: locale.t("products.empty"),
-        next_url,
-        first_url: raw.cursor.as_ref().map(|_| page_url("/products", uri.query().unwrap_or(""), None)),
+        ..listed
     };
     Ok(render(StatusCode::OK, &page))
 }
