@@ -4,7 +4,7 @@ use super::contacts::user_names;
 use super::form::form_posts;
 use super::form::{
     Cell, FormData, Input, ListPage, Opt, RefKind, Refusal, form_errors, list_page, list_query, load, parse_uuid,
-    record_form, record_id, ref_hidden, ref_label, refusal, resolve_ref, validated,
+    record_form, record_id, ref_hidden, ref_label, refusal, resolve_parents, validated,
 };
 use super::i18n::{from_local_input, local_input};
 use super::{Locale, OrPage, WebResult, WebUser, render, see_other};
@@ -269,14 +269,7 @@ async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormD
     let locale = w.locale;
     let current = load(id, locale, async |id| guanxi_store::activities::get(&state.db, &w.actor, id).await).await?;
     let mut errs = ValidationErrors::new();
-    let contact = resolve_ref(state, w, RefKind::Contact, &f, "contact_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("contact_id", code, "no such contact"));
-        None
-    });
-    let company = resolve_ref(state, w, RefKind::Company, &f, "company_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("company_id", code, "no such company"));
-        None
-    });
+    let (contact, company) = resolve_parents(state, w, &f, &mut errs).await;
     let kind = ActivityKind::parse(f.get("kind")).filter(|k| KINDS.contains(k));
     if kind.is_none() {
         errs.push(FieldError::new("kind", "invalid_option", "not a kind"));
@@ -528,14 +521,7 @@ async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData)
     let locale = w.locale;
     let current = load(id, locale, async |id| guanxi_store::tasks::get(&state.db, &w.actor, id).await).await?;
     let mut errs = ValidationErrors::new();
-    let contact = resolve_ref(state, w, RefKind::Contact, &f, "contact_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("contact_id", code, "no such contact"));
-        None
-    });
-    let company = resolve_ref(state, w, RefKind::Company, &f, "company_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("company_id", code, "no such company"));
-        None
-    });
+    let (contact, company) = resolve_parents(state, w, &f, &mut errs).await;
     let assignee = match f.get("assignee_id") {
         "" => None,
         s => parse_uuid(s).or_else(|| {

@@ -491,6 +491,25 @@ pub async fn resolve_ref(
     }
 }
 
+/// The contact and company a form's reference inputs (`contact_id`, `company_id`) name; an input that finds no single
+/// record the caller can see is reported in `errs` and read as none.
+pub async fn resolve_parents(
+    state: &AppState,
+    w: &WebUser,
+    f: &FormData,
+    errs: &mut ValidationErrors,
+) -> (Option<Uuid>, Option<Uuid>) {
+    let contact = resolve_ref(state, w, RefKind::Contact, f, "contact_id").await.unwrap_or_else(|code| {
+        errs.push(guanxi_core::FieldError::new("contact_id", code, "no such contact"));
+        None
+    });
+    let company = resolve_ref(state, w, RefKind::Company, f, "company_id").await.unwrap_or_else(|code| {
+        errs.push(guanxi_core::FieldError::new("company_id", code, "no such company"));
+        None
+    });
+    (contact, company)
+}
+
 /// The name a reference input shows for a record (empty when the caller cannot see it).
 pub async fn ref_label(state: &AppState, w: &WebUser, kind: RefKind, id: Option<Uuid>) -> String {
     let Some(id) = id else { return String::new() };

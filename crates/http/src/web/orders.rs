@@ -7,7 +7,7 @@ use super::form::form_posts;
 use super::form::{
     Cell, Editing, FormData, FormPage, Input, ListPage, Opt, RefKind, Refusal, Section, ShowPage, custom_inputs,
     custom_values, form_errors, list_page, list_query, load, parse_money, parse_uuid, record_id, ref_hidden, ref_label,
-    refusal, resolve_ref, section_form, validated,
+    refusal, resolve_parents, section_form, validated,
 };
 use super::i18n::{from_local_input, local_input};
 use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
@@ -437,14 +437,7 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
     let products = catalogue(state, w).await?;
     let line_count = f.get("line_count").parse::<usize>().unwrap_or(3).clamp(1, 500);
     let mut errs = ValidationErrors::new();
-    let contact = resolve_ref(state, w, RefKind::Contact, &f, "contact_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("contact_id", code, "no such contact"));
-        None
-    });
-    let company = resolve_ref(state, w, RefKind::Company, &f, "company_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("company_id", code, "no such company"));
-        None
-    });
+    let (contact, company) = resolve_parents(state, w, &f, &mut errs).await;
     let currency = Currency::parse(f.get("currency"), "currency").unwrap_or(Currency::CNY);
     let ordered_at = match f.get("ordered_at").trim() {
         "" => None,
