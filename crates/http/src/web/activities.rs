@@ -1,24 +1,24 @@
 //! Activities (the timeline entries of contacts and companies) and tasks (follow-ups): lists and create/edit forms.
 
 use super::contacts::user_names;
+use super::form::form_posts;
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, RefKind, attach_errors, list_query, page_url, parse_uuid,
-    ref_label, resolve_ref, total_text,
+    Cell, FormData, Input, ListPage, Opt, RefKind, Refusal, form_errors, list_page, list_query, load, parse_uuid,
+    record_form, record_id, ref_hidden, ref_label, refusal, resolve_parents, validated,
 };
 use super::i18n::{from_local_input, local_input};
-use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
+use super::{Locale, OrPage, WebResult, WebUser, render, see_other};
 use crate::AppState;
 use crate::extract::RawQuery;
-use axum::Form;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use guanxi_core::activity::{Activity, ActivityInput, ActivityKind};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::filter::{ACTIVITY_FIELDS, TASK_FIELDS};
 use guanxi_core::task::{Task, TaskInput};
 use guanxi_core::{FieldError, ValidationErrors};
-use guanxi_store::StoreError;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -34,10 +34,6 @@ const KINDS: [ActivityKind; 9] = [
     ActivityKind::Feedback,
     ActivityKind::WebVisit,
 ];
-
-fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
-    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
-}
 
 /// Names of the contacts and companies a page of records points at (one lookup per distinct record).
 async fn parent_names(
@@ -103,33 +99,19 @@ pub async fn list(
     if raw.sort.as_deref().is_none_or(str::is_empty) {
         raw.sort = Some("-occurred_at".into());
     }
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match list_query(&raw, &extra, ACTIVITY_FIELDS, &[], w.actor.user_id, locale) {
-        Err(e) => errors = e,
-        Ok(lq) => match guanxi_store::activities::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                let users = user_names(&state, locale).await?;
-                let names = parent_names(&state, &w, page.items.iter().map(|a| (a.contact_id, a.company_id))).await;
-                rows = page.items.iter().map(|a| activity_row(a, &names, &users, locale)).collect();
-                total = total_text(locale, "activities.total", page.total, page.total_is_estimate);
-                next_url = page.next_cursor.map(|c| page_url("/activities", uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
+    let query = list_query(&raw, &extra, ACTIVITY_FIELDS, &[], w.actor.user_id, locale);
+    let fetch = async |lq: &ListQuery| guanxi_store::activities::list(&state.db, &w.actor, lq).await;
+    let rows = async |items: &[Activity]| -> WebResult<Vec<Vec<Cell>>> {
+        let users = user_names(&state, locale).await?;
+        let names = parent_names(&state, &w, items.iter().map(|a| (a.contact_id, a.company_id))).await;
+        Ok(items.iter().map(|a| activity_row(a, &names, &users, locale)).collect())
+    };
+    let listed = list_page(&w, "activities", "/activities", &uri, &raw, query, fetch, rows).await?;
     let mut kinds = vec![Opt::new("", locale.t("activities.any_kind"), &kind)];
     kinds.extend(
         ActivityKind::ALL.iter().map(|k| Opt::new(k.as_str(), locale.t(&format!("activity.{}", k.as_str())), &kind)),
     );
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/activities");
     let page = ListPage {
-        cx: Cx::for_user(&w, "activities", here, locale.t("activities.title").to_string()),
-        heading: locale.t("activities.title"),
-        action: "/activities",
         new_links: vec![
             ("/activities/new".into(), locale.t("activities.new")),
             ("/tasks".into(), locale.t("tasks.title")),
@@ -138,8 +120,6 @@ pub async fn list(
             Input::select("kind", locale.t("field.kind"), kinds),
             Input::new("mine", locale.t("activities.mine"), "checkbox", if mine { "1" } else { "" }),
         ],
-        errors,
-        total,
         columns: vec![
             locale.t("field.subject"),
             locale.t("field.kind"),
@@ -147,10 +127,9 @@ pub async fn list(
             locale.t("field.occurred_at"),
             locale.t("field.owner"),
         ],
-        rows,
+        // The activity list is the timeline of everything; it says so when empty.
         empty: locale.t("timeline.empty"),
-        next_url,
-        first_url: raw.cursor.as_ref().map(|_| page_url("/activities", uri.query().unwrap_or(""), None)),
+        ..listed
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -209,44 +188,6 @@ fn activity_inputs(v: &ActivityForm, locale: Locale) -> Vec<Input> {
         Input::text("subject", locale.t("field.subject"), v.subject.clone()),
         Input::new("body", locale.t("field.body"), "textarea", v.body.clone()),
     ]
-}
-
-#[allow(clippy::too_many_arguments)]
-fn record_form(
-    w: &WebUser,
-    section: &'static str,
-    heading: String,
-    action: String,
-    back: (String, &'static str),
-    hidden: Vec<(String, String)>,
-    inputs: Vec<Input>,
-    other: Vec<&'static str>,
-    has_errors: bool,
-) -> FormPage {
-    FormPage {
-        cx: Cx::for_user(w, section, &action, heading.clone()),
-        heading,
-        back_url: back.0,
-        back_label: back.1,
-        action,
-        hidden,
-        inputs,
-        groups: vec![],
-        other_errors: other,
-        has_errors,
-        submit: w.locale.t("action.save"),
-    }
-}
-
-fn ref_hidden(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(String, String)> {
-    let mut out = vec![];
-    if let Some(c) = contact {
-        out.push(("contact_id_ref".to_string(), c.to_string()));
-    }
-    if let Some(c) = company {
-        out.push(("company_id_ref".to_string(), c.to_string()));
-    }
-    out
 }
 
 /// Where to go back to: the contact or company the record belongs to, else the list.
@@ -322,39 +263,13 @@ pub async fn edit_activity(
     Ok(render(StatusCode::OK, &page))
 }
 
-pub async fn create_activity(
-    State(state): State<AppState>,
-    w: WebUser,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    save_activity(&state, &w, None, FormData(f)).await
-}
-
-pub async fn update_activity(
-    State(state): State<AppState>,
-    w: WebUser,
-    Path(raw_id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    let id = record_id(&raw_id, &w)?;
-    save_activity(&state, &w, Some(id), FormData(f)).await
-}
+form_posts!(create_activity, update_activity, save_activity);
 
 async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
-    let current = match id {
-        Some(id) => Some(guanxi_store::activities::get(&state.db, &w.actor, id).await.or_page(locale)?),
-        None => None,
-    };
+    let current = load(id, locale, async |id| guanxi_store::activities::get(&state.db, &w.actor, id).await).await?;
     let mut errs = ValidationErrors::new();
-    let contact = resolve_ref(state, w, RefKind::Contact, &f, "contact_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("contact_id", code, "no such contact"));
-        None
-    });
-    let company = resolve_ref(state, w, RefKind::Company, &f, "company_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("company_id", code, "no such company"));
-        None
-    });
+    let (contact, company) = resolve_parents(state, w, &f, &mut errs).await;
     let kind = ActivityKind::parse(f.get("kind")).filter(|k| KINDS.contains(k));
     if kind.is_none() {
         errs.push(FieldError::new("kind", "invalid_option", "not a kind"));
@@ -384,10 +299,7 @@ async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormD
         };
         let mut ins = activity_inputs(&v, locale);
         let mut refs: Vec<&mut Input> = ins.iter_mut().collect();
-        let mut other = attach_errors(&mut refs, &errors, locale);
-        if conflict {
-            other.insert(0, locale.t("edit.conflict_body"));
-        }
+        let other = form_errors(&mut refs, &errors, conflict, locale);
         let mut hidden = ref_hidden(contact, company);
         if let Some(v) = version {
             hidden.push(("version".into(), v.to_string()));
@@ -399,17 +311,17 @@ async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormD
         )
     };
     let version = current.as_ref().map(|a| f.get("version").parse::<i64>().unwrap_or(a.version));
-    let draft = match input.validate(guanxi_core::ids::now()) {
-        Ok(d) if errs.is_empty() => d,
-        Ok(_) => return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, version, false)),
-        Err(e) => {
-            errs.errors.extend(
-                e.errors
-                    .into_iter()
-                    .filter(|x| !(x.field == "contact_id" && x.code == "required" && !f.get("contact_id").is_empty())),
-            );
-            return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, version, false));
-        }
+    // A contact typed but not found is already reported by the reference lookup, not again as missing.
+    let verdict = input.validate(guanxi_core::ids::now()).map_err(|e| ValidationErrors {
+        errors: e
+            .errors
+            .into_iter()
+            .filter(|x| !(x.field == "contact_id" && x.code == "required" && !f.get("contact_id").is_empty()))
+            .collect(),
+    });
+    let draft = match validated(errs, verdict) {
+        Ok(d) => d,
+        Err(e) => return Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false)),
     };
     let result = match (id, version) {
         (Some(id), Some(v)) => guanxi_store::activities::update(&state.db, &w.actor, id, v, &draft).await,
@@ -424,11 +336,12 @@ async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormD
             };
             Ok(see_other(&to))
         }
-        Err(StoreError::Invalid(e)) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false)),
-        Err(StoreError::VersionMismatch { current }) => {
-            Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(current), true))
-        }
-        Err(e) => Err(WebError::store(e, locale)),
+        Err(e) => match refusal(e, false, locale)? {
+            Refusal::Invalid(e) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false)),
+            Refusal::Conflict { current } => {
+                Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(current), true))
+            }
+        },
     }
 }
 
@@ -457,41 +370,26 @@ pub async fn tasks(
     if raw.sort.as_deref().is_none_or(str::is_empty) {
         raw.sort = Some("due_at".into());
     }
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match list_query(&raw, &extra, TASK_FIELDS, &[], w.actor.user_id, locale) {
-        Err(e) => errors = e,
-        Ok(lq) => match guanxi_store::tasks::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                let users = user_names(&state, locale).await?;
-                let names = parent_names(&state, &w, page.items.iter().map(|t| (t.contact_id, t.company_id))).await;
-                rows = page
-                    .items
-                    .iter()
-                    .map(|t| {
-                        vec![
-                            Cell::link(t.title.clone(), format!("/tasks/{}/edit", t.id)),
-                            Cell::nowrap(t.due_at.map(|d| locale.datetime(d)).unwrap_or_default()),
-                            Cell::text(t.assignee_id.and_then(|u| users.get(&u).cloned()).unwrap_or_default()),
-                            parent_cell(t.contact_id, t.company_id, &names),
-                            Cell::text(locale.t(if t.done { "tasks.done" } else { "tasks.open" })),
-                        ]
-                    })
-                    .collect();
-                total = total_text(locale, "tasks.total", page.total, page.total_is_estimate);
-                next_url = page.next_cursor.map(|c| page_url("/tasks", uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/tasks");
+    let query = list_query(&raw, &extra, TASK_FIELDS, &[], w.actor.user_id, locale);
+    let fetch = async |lq: &ListQuery| guanxi_store::tasks::list(&state.db, &w.actor, lq).await;
+    let rows = async |items: &[Task]| -> WebResult<Vec<Vec<Cell>>> {
+        let users = user_names(&state, locale).await?;
+        let names = parent_names(&state, &w, items.iter().map(|t| (t.contact_id, t.company_id))).await;
+        Ok(items
+            .iter()
+            .map(|t| {
+                vec![
+                    Cell::link(t.title.clone(), format!("/tasks/{}/edit", t.id)),
+                    Cell::nowrap(t.due_at.map(|d| locale.datetime(d)).unwrap_or_default()),
+                    Cell::text(t.assignee_id.and_then(|u| users.get(&u).cloned()).unwrap_or_default()),
+                    parent_cell(t.contact_id, t.company_id, &names),
+                    Cell::text(locale.t(if t.done { "tasks.done" } else { "tasks.open" })),
+                ]
+            })
+            .collect())
+    };
+    let listed = list_page(&w, "activities", "/tasks", &uri, &raw, query, fetch, rows).await?;
     let page = ListPage {
-        cx: Cx::for_user(&w, "activities", here, locale.t("tasks.title").to_string()),
-        heading: locale.t("tasks.title"),
-        action: "/tasks",
         new_links: vec![
             ("/tasks/new".into(), locale.t("tasks.new")),
             ("/activities".into(), locale.t("activities.title")),
@@ -508,8 +406,6 @@ pub async fn tasks(
             ),
             Input::new("mine", locale.t("tasks.mine"), "checkbox", if mine { "1" } else { "" }),
         ],
-        errors,
-        total,
         columns: vec![
             locale.t("field.title"),
             locale.t("field.due_at"),
@@ -517,10 +413,7 @@ pub async fn tasks(
             locale.t("field.contact"),
             locale.t("field.status"),
         ],
-        rows,
-        empty: locale.t("tasks.empty"),
-        next_url,
-        first_url: raw.cursor.as_ref().map(|_| page_url("/tasks", uri.query().unwrap_or(""), None)),
+        ..listed
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -622,39 +515,13 @@ async fn task_values(state: &AppState, w: &WebUser, t: &Task) -> TaskForm {
     }
 }
 
-pub async fn create_task(
-    State(state): State<AppState>,
-    w: WebUser,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    save_task(&state, &w, None, FormData(f)).await
-}
-
-pub async fn update_task(
-    State(state): State<AppState>,
-    w: WebUser,
-    Path(raw_id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    let id = record_id(&raw_id, &w)?;
-    save_task(&state, &w, Some(id), FormData(f)).await
-}
+form_posts!(create_task, update_task, save_task);
 
 async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
-    let current = match id {
-        Some(id) => Some(guanxi_store::tasks::get(&state.db, &w.actor, id).await.or_page(locale)?),
-        None => None,
-    };
+    let current = load(id, locale, async |id| guanxi_store::tasks::get(&state.db, &w.actor, id).await).await?;
     let mut errs = ValidationErrors::new();
-    let contact = resolve_ref(state, w, RefKind::Contact, &f, "contact_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("contact_id", code, "no such contact"));
-        None
-    });
-    let company = resolve_ref(state, w, RefKind::Company, &f, "company_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("company_id", code, "no such company"));
-        None
-    });
+    let (contact, company) = resolve_parents(state, w, &f, &mut errs).await;
     let assignee = match f.get("assignee_id") {
         "" => None,
         s => parse_uuid(s).or_else(|| {
@@ -694,10 +561,7 @@ async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData)
         };
         let mut ins = task_inputs(state, w, &v).await?;
         let mut refs: Vec<&mut Input> = ins.iter_mut().collect();
-        let mut other = attach_errors(&mut refs, &errors, locale);
-        if conflict {
-            other.insert(0, locale.t("edit.conflict_body"));
-        }
+        let other = form_errors(&mut refs, &errors, conflict, locale);
         let mut hidden = ref_hidden(contact, company);
         if let Some(v) = version {
             hidden.push(("version".into(), v.to_string()));
@@ -708,13 +572,9 @@ async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData)
             &record_form(w, "activities", heading.to_string(), action.clone(), back, hidden, ins, other, true),
         ))
     };
-    let draft = match input.validate() {
-        Ok(d) if errs.is_empty() => d,
-        Ok(_) => return failed(errs, StatusCode::UNPROCESSABLE_ENTITY, version, false).await,
-        Err(e) => {
-            errs.errors.extend(e.errors);
-            return failed(errs, StatusCode::UNPROCESSABLE_ENTITY, version, false).await;
-        }
+    let draft = match validated(errs, input.validate()) {
+        Ok(d) => d,
+        Err(e) => return failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false).await,
     };
     let result = match (id, version) {
         (Some(id), Some(v)) => guanxi_store::tasks::update(&state.db, &w.actor, id, v, &draft).await,
@@ -722,10 +582,11 @@ async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData)
     };
     match result {
         Ok(_) => Ok(see_other("/tasks")),
-        Err(StoreError::Invalid(e)) => failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false).await,
-        Err(StoreError::VersionMismatch { current }) => {
-            failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(current), true).await
-        }
-        Err(e) => Err(WebError::store(e, locale)),
+        Err(e) => match refusal(e, false, locale)? {
+            Refusal::Invalid(e) => failed(e, StatusCode::UNPROCESSABLE_ENTITY, version, false).await,
+            Refusal::Conflict { current } => {
+                failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(current), true).await
+            }
+        },
     }
 }

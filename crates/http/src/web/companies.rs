@@ -1,14 +1,14 @@
 //! Company pages: the list, one company with its contacts, orders and timeline, and the create/edit form.
 
 use super::contacts::{parse_before, timeline_items, user_names};
+use super::form::form_posts;
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, Section, ShowPage, attach_errors, custom_inputs, custom_values,
-    list_query, page_url, parse_uuid, total_text,
+    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, Refusal, Section, ShowPage, custom_inputs, custom_values,
+    form_errors, list_page, list_query, load, record_id, refusal, section_form, validated,
 };
 use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
 use crate::extract::RawQuery;
-use axum::Form;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -17,8 +17,8 @@ use guanxi_core::access::Visibility;
 use guanxi_core::company::{Company, CompanyInput, SizeBand};
 use guanxi_core::contact::PostalAddress;
 use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::filter::{COMPANY_FIELDS, CONTACT_FIELDS, ListParams, ORDER_FIELDS, parse_list_query};
-use guanxi_store::StoreError;
 use guanxi_store::activities::TimelineParent;
 use uuid::Uuid;
 
@@ -65,43 +65,28 @@ pub async fn list(
         extra.push(format!("tags:has_tag:{tag}"));
     }
     let defs = defs(&state, &w).await?;
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match list_query(&raw, &extra, COMPANY_FIELDS, &defs, w.actor.user_id, locale) {
-        Err(e) => errors = e,
-        Ok(lq) => match guanxi_store::companies::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                let owners = user_names(&state, locale).await?;
-                rows = page
-                    .items
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            Cell::link(c.name.clone(), format!("/companies/{}", c.id)),
-                            Cell::text(c.industry.clone().unwrap_or_default()),
-                            Cell::text(c.address.city.clone().unwrap_or_default()),
-                            Cell::text(c.domain.clone().unwrap_or_default()),
-                            Cell::text(c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default()),
-                            Cell::text(c.tags.join(", ")),
-                            Cell::nowrap(locale.date(c.updated_at.date_naive())),
-                        ]
-                    })
-                    .collect();
-                total = total_text(locale, "companies.total", page.total, page.total_is_estimate);
-                next_url = page.next_cursor.map(|c| page_url("/companies", uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
+    let query = list_query(&raw, &extra, COMPANY_FIELDS, &defs, w.actor.user_id, locale);
+    let fetch = async |lq: &ListQuery| guanxi_store::companies::list(&state.db, &w.actor, lq).await;
+    let rows = async |items: &[Company]| -> WebResult<Vec<Vec<Cell>>> {
+        let owners = user_names(&state, locale).await?;
+        Ok(items
+            .iter()
+            .map(|c| {
+                vec![
+                    Cell::link(c.name.clone(), format!("/companies/{}", c.id)),
+                    Cell::text(c.industry.clone().unwrap_or_default()),
+                    Cell::text(c.address.city.clone().unwrap_or_default()),
+                    Cell::text(c.domain.clone().unwrap_or_default()),
+                    Cell::text(c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default()),
+                    Cell::text(c.tags.join(", ")),
+                    Cell::nowrap(locale.date(c.updated_at.date_naive())),
+                ]
+            })
+            .collect())
+    };
+    let listed = list_page(&w, "companies", "/companies", &uri, &raw, query, fetch, rows).await?;
     let sort = raw.sort.clone().unwrap_or_default();
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/companies");
     let page = ListPage {
-        cx: Cx::for_user(&w, "companies", here, locale.t("companies.title").to_string()),
-        heading: locale.t("companies.title"),
-        action: "/companies",
         new_links: vec![("/companies/new".into(), locale.t("companies.new"))],
         filters: vec![
             Input::new("q", locale.t("contacts.filter.q"), "search", raw.q.clone().unwrap_or_default()),
@@ -114,8 +99,6 @@ pub async fn list(
                 SORTS.iter().map(|(v, k)| Opt::new(*v, locale.t(k), &sort)).collect(),
             ),
         ],
-        errors,
-        total,
         columns: vec![
             locale.t("field.record_name"),
             locale.t("field.industry"),
@@ -125,20 +108,13 @@ pub async fn list(
             locale.t("field.tags"),
             locale.t("field.updated_at"),
         ],
-        rows,
-        empty: locale.t("companies.empty"),
-        next_url,
-        first_url: raw.cursor.as_ref().map(|_| page_url("/companies", uri.query().unwrap_or(""), None)),
+        ..listed
     };
     Ok(render(StatusCode::OK, &page))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // One company
-
-fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
-    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
-}
 
 pub async fn show(
     State(state): State<AppState>,
@@ -329,29 +305,8 @@ fn form_page(
     other: Vec<&'static str>,
     has_errors: bool,
 ) -> FormPage {
-    let locale = w.locale;
-    let (heading, action, back, hidden) = match c {
-        Some(c) => (
-            locale.t1("companies.edit", &c.name),
-            format!("/companies/{}/edit", c.id),
-            format!("/companies/{}", c.id),
-            vec![("version".to_string(), c.version.to_string())],
-        ),
-        None => (locale.t("companies.new").to_string(), "/companies/new".into(), "/companies".into(), vec![]),
-    };
-    FormPage {
-        cx: Cx::for_user(w, "companies", &action, heading.clone()),
-        heading,
-        back_url: back,
-        back_label: if c.is_some() { locale.t("action.back") } else { locale.t("companies.title") },
-        action,
-        hidden,
-        inputs,
-        groups: vec![],
-        other_errors: other,
-        has_errors,
-        submit: locale.t("action.save"),
-    }
+    let editing = c.map(|c| Editing { id: c.id, name: &c.name, version: c.version });
+    section_form(w, "companies", editing, vec![], inputs, other, has_errors)
 }
 
 fn read_input(f: &FormData, defs: &[CustomFieldDef], errs: &mut ValidationErrors) -> CompanyInput {
@@ -401,30 +356,11 @@ pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): 
     Ok(render(StatusCode::OK, &form_page(&w, Some(&c), inputs(Some(&c), None, &defs, &w), vec![], false)))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    w: WebUser,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    save(&state, &w, None, FormData(f)).await
-}
-
-pub async fn update(
-    State(state): State<AppState>,
-    w: WebUser,
-    Path(raw_id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    let id = record_id(&raw_id, &w)?;
-    save(&state, &w, Some(id), FormData(f)).await
-}
+form_posts!(create, update, save);
 
 async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
-    let current = match id {
-        Some(id) => Some(guanxi_store::companies::get(&state.db, &w.actor, id).await.or_page(locale)?),
-        None => None,
-    };
+    let current = load(id, locale, async |id| guanxi_store::companies::get(&state.db, &w.actor, id).await).await?;
     let defs = defs(state, w).await?;
     let mut errs = ValidationErrors::new();
     let mut input = read_input(&f, &defs, &mut errs);
@@ -434,21 +370,14 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
     let failed = |errors: ValidationErrors, status: StatusCode, conflict: Option<&Company>| {
         let mut ins = inputs(current.as_ref(), Some(&f), &defs, w);
         let mut refs: Vec<&mut Input> = ins.iter_mut().collect();
-        let mut other = attach_errors(&mut refs, &errors, locale);
+        let other = form_errors(&mut refs, &errors, conflict.is_some(), locale);
         // After a conflict the form carries the stored version: saving again is a deliberate overwrite.
         let shown = conflict.or(current.as_ref());
-        if conflict.is_some() {
-            other.insert(0, locale.t("edit.conflict_body"));
-        }
         render(status, &form_page(w, shown, ins, other, true))
     };
-    let draft = match input.validate(&defs) {
-        Ok(d) if errs.is_empty() => d,
-        Ok(_) => return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, None)),
-        Err(e) => {
-            errs.errors.extend(e.errors);
-            return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, None));
-        }
+    let draft = match validated(errs, input.validate(&defs)) {
+        Ok(d) => d,
+        Err(e) => return Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
     };
     let result = match (&current, id) {
         (Some(c), Some(id)) => {
@@ -457,14 +386,14 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         }
         _ => guanxi_store::companies::create(&state.db, &w.actor, &draft).await,
     };
-    match result {
+    match result.map_err(|e| refusal(e, false, locale)) {
         Ok(c) => Ok(see_other(&format!("/companies/{}?saved=1", c.id))),
-        Err(StoreError::Invalid(e)) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
-        Err(StoreError::VersionMismatch { .. }) => {
+        Err(Ok(Refusal::Invalid(e))) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
+        Err(Ok(Refusal::Conflict { .. })) => {
             let fresh =
                 guanxi_store::companies::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
             Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(&fresh)))
         }
-        Err(e) => Err(WebError::store(e, locale)),
+        Err(Err(e)) => Err(e),
     }
 }

@@ -3,9 +3,10 @@
 //! these parts and three templates (`record_form.html`, `record_list.html`, `record_show.html`), so labels,
 //! error display and keyboard behaviour are the same everywhere.
 
-use super::{Cx, Locale, Page, WebUser, page};
+use super::{Cx, Locale, OrPage, Page, WebError, WebResult, WebUser, page};
 use crate::AppState;
 use guanxi_core::ValidationErrors;
+use guanxi_store::StoreError;
 use uuid::Uuid;
 
 /// One choice of a select input.
@@ -294,6 +295,58 @@ pub fn list_query(
     guanxi_core::filter::parse_list_query(&params, fields, defs, me).map_err(|e| messages(&e, locale))
 }
 
+/// A list page of the records under `path` (`/companies`, `/tasks`), without its new links, filters and columns,
+/// which the caller adds: the first page `query` selects (or why the query is bad), its rows, its total and cursor
+/// links. Catalogue entries follow the path: `companies.title`, `companies.total`, `companies.empty`; `section` is
+/// the nav entry that stays lit.
+#[allow(clippy::too_many_arguments)]
+pub async fn list_page<T>(
+    w: &WebUser,
+    section: &'static str,
+    path: &'static str,
+    uri: &axum::http::Uri,
+    raw: &crate::extract::RawQuery,
+    query: Result<guanxi_core::filter::ListQuery, Vec<String>>,
+    fetch: impl AsyncFnOnce(&guanxi_core::filter::ListQuery) -> Result<guanxi_store::Page<T>, StoreError>,
+    rows: impl AsyncFnOnce(&[T]) -> WebResult<Vec<Vec<Cell>>>,
+) -> WebResult<ListPage> {
+    let locale = w.locale;
+    let key = path.trim_start_matches('/');
+    let params = uri.query().unwrap_or("");
+    let mut page = ListPage {
+        cx: Cx::for_user(
+            w,
+            section,
+            uri.path_and_query().map(|p| p.as_str()).unwrap_or(path),
+            locale.t(&format!("{key}.title")).to_string(),
+        ),
+        heading: locale.t(&format!("{key}.title")),
+        action: path,
+        new_links: vec![],
+        filters: vec![],
+        errors: vec![],
+        total: String::new(),
+        columns: vec![],
+        rows: vec![],
+        empty: locale.t(&format!("{key}.empty")),
+        next_url: None,
+        first_url: raw.cursor.as_ref().map(|_| page_url(path, params, None)),
+    };
+    match query {
+        Err(e) => page.errors = e,
+        Ok(lq) => match fetch(&lq).await {
+            Ok(found) => {
+                page.rows = rows(&found.items).await?;
+                page.total = total_text(locale, &format!("{key}.total"), found.total, found.total_is_estimate);
+                page.next_url = found.next_cursor.map(|c| page_url(path, params, Some(&c)));
+            }
+            Err(StoreError::Invalid(e)) => page.errors = messages(&e, locale),
+            Err(e) => return Err(WebError::store(e, locale)),
+        },
+    }
+    Ok(page)
+}
+
 /// Validation errors as `field: message` lines (for errors not tied to one input, such as list filters).
 pub fn messages(e: &ValidationErrors, locale: Locale) -> Vec<String> {
     e.errors.iter().map(|e| format!("{}: {}", e.field, locale.error(e.code))).collect()
@@ -438,6 +491,25 @@ pub async fn resolve_ref(
     }
 }
 
+/// The contact and company a form's reference inputs (`contact_id`, `company_id`) name; an input that finds no single
+/// record the caller can see is reported in `errs` and read as none.
+pub async fn resolve_parents(
+    state: &AppState,
+    w: &WebUser,
+    f: &FormData,
+    errs: &mut ValidationErrors,
+) -> (Option<Uuid>, Option<Uuid>) {
+    let contact = resolve_ref(state, w, RefKind::Contact, f, "contact_id").await.unwrap_or_else(|code| {
+        errs.push(guanxi_core::FieldError::new("contact_id", code, "no such contact"));
+        None
+    });
+    let company = resolve_ref(state, w, RefKind::Company, f, "company_id").await.unwrap_or_else(|code| {
+        errs.push(guanxi_core::FieldError::new("company_id", code, "no such company"));
+        None
+    });
+    (contact, company)
+}
+
 /// The name a reference input shows for a record (empty when the caller cannot see it).
 pub async fn ref_label(state: &AppState, w: &WebUser, kind: RefKind, id: Option<Uuid>) -> String {
     let Some(id) = id else { return String::new() };
@@ -448,6 +520,177 @@ pub async fn ref_label(state: &AppState, w: &WebUser, kind: RefKind, id: Option<
         RefKind::Company => {
             guanxi_store::companies::get(&state.db, &w.actor, id).await.map(|c| c.name).unwrap_or_default()
         }
+    }
+}
+
+/// The record id in a page's path; a malformed one is a missing page, like an id nobody has.
+pub fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
+    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
+}
+
+/// The stored record a form edits (`None` for a create form); a missing or hidden one is an error page.
+pub async fn load<T>(
+    id: Option<Uuid>,
+    locale: Locale,
+    get: impl AsyncFnOnce(Uuid) -> Result<T, StoreError>,
+) -> WebResult<Option<T>> {
+    match id {
+        Some(id) => Ok(Some(get(id).await.or_page(locale)?)),
+        None => Ok(None),
+    }
+}
+
+/// A form page with one list of inputs, in the nav `section`; `back` is the link above it as (href, text).
+#[allow(clippy::too_many_arguments)]
+pub fn record_form(
+    w: &WebUser,
+    section: &'static str,
+    heading: String,
+    action: String,
+    back: (String, &'static str),
+    hidden: Vec<(String, String)>,
+    inputs: Vec<Input>,
+    other: Vec<&'static str>,
+    has_errors: bool,
+) -> FormPage {
+    FormPage {
+        cx: Cx::for_user(w, section, &action, heading.clone()),
+        heading,
+        back_url: back.0,
+        back_label: back.1,
+        action,
+        hidden,
+        inputs,
+        groups: vec![],
+        other_errors: other,
+        has_errors,
+        submit: w.locale.t("action.save"),
+    }
+}
+
+/// The record a form page edits: its name for the heading, its version to detect a concurrent save.
+pub struct Editing<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub version: i64,
+}
+
+/// The create or edit form of a record kept under `/{section}` (companies, products, orders): the heading, the
+/// action and the way back follow from whether it edits a stored record. `hidden` comes before the version.
+pub fn section_form(
+    w: &WebUser,
+    section: &'static str,
+    editing: Option<Editing>,
+    mut hidden: Vec<(String, String)>,
+    inputs: Vec<Input>,
+    other: Vec<&'static str>,
+    has_errors: bool,
+) -> FormPage {
+    let locale = w.locale;
+    let (heading, action, back) = match editing {
+        Some(e) => {
+            hidden.push(("version".to_string(), e.version.to_string()));
+            (
+                locale.t1("companies.edit", e.name),
+                format!("/{section}/{}/edit", e.id),
+                (format!("/{section}/{}", e.id), locale.t("action.back")),
+            )
+        }
+        None => (
+            locale.t(&format!("{section}.new")).to_string(),
+            format!("/{section}/new"),
+            (format!("/{section}"), locale.t(&format!("{section}.title"))),
+        ),
+    };
+    record_form(w, section, heading, action, back, hidden, inputs, other, has_errors)
+}
+
+/// The two POST handlers of a record form, `$create` (`/…/new`) and `$update` (`/…/{id}/edit`), which hand the
+/// posted pairs to the module's `$save(state, user, id, form)`.
+macro_rules! form_posts {
+    ($create:ident, $update:ident, $save:ident) => {
+        pub async fn $create(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
+            w: $crate::web::WebUser,
+            ::axum::Form(f): ::axum::Form<Vec<(String, String)>>,
+        ) -> $crate::web::WebResult<::axum::response::Response> {
+            $save(&state, &w, None, $crate::web::form::FormData(f)).await
+        }
+
+        pub async fn $update(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
+            w: $crate::web::WebUser,
+            ::axum::extract::Path(raw_id): ::axum::extract::Path<String>,
+            ::axum::Form(f): ::axum::Form<Vec<(String, String)>>,
+        ) -> $crate::web::WebResult<::axum::response::Response> {
+            let id = $crate::web::form::record_id(&raw_id, &w)?;
+            $save(&state, &w, Some(id), $crate::web::form::FormData(f)).await
+        }
+    };
+}
+pub(crate) use form_posts;
+
+/// Hidden inputs that remember which contact and company the reference inputs were filled with, so a name typed
+/// back unchanged keeps pointing at the same record (see [`resolve_ref`]).
+pub fn ref_hidden(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(String, String)> {
+    let mut out = vec![];
+    if let Some(c) = contact {
+        out.push(("contact_id_ref".to_string(), c.to_string()));
+    }
+    if let Some(c) = company {
+        out.push(("company_id_ref".to_string(), c.to_string()));
+    }
+    out
+}
+
+/// Puts a refused form's errors at their inputs; after an edit conflict the conflict notice comes first.
+pub fn form_errors(
+    inputs: &mut [&mut Input],
+    errors: &ValidationErrors,
+    conflict: bool,
+    locale: Locale,
+) -> Vec<&'static str> {
+    let mut other = attach_errors(inputs, errors, locale);
+    if conflict {
+        other.insert(0, locale.t("edit.conflict_body"));
+    }
+    other
+}
+
+/// The core validation's verdict joined with what the form itself could not read (`errs`, reported first): the
+/// draft only when both are clean.
+pub fn validated<T>(errs: ValidationErrors, verdict: Result<T, ValidationErrors>) -> Result<T, ValidationErrors> {
+    match verdict {
+        Ok(d) if errs.is_empty() => Ok(d),
+        Ok(_) => Err(errs),
+        Err(e) => {
+            let mut errs = errs;
+            errs.errors.extend(e.errors);
+            Err(errs)
+        }
+    }
+}
+
+/// A store refusal the form shows again to be corrected.
+pub enum Refusal {
+    Invalid(ValidationErrors),
+    /// Someone saved the record since the form was opened; `current` is the stored version.
+    Conflict {
+        current: i64,
+    },
+}
+
+/// Sorts a store error from saving a form: refusals go back to the form, anything else becomes an error page.
+/// `unique` is for record types with a unique field a person types (SKU, order number), whose clash is theirs to
+/// fix at that input.
+pub fn refusal(e: StoreError, unique: bool, locale: Locale) -> WebResult<Refusal> {
+    match e {
+        StoreError::Invalid(e) => Ok(Refusal::Invalid(e)),
+        StoreError::Duplicate { field } if unique => {
+            Ok(Refusal::Invalid(guanxi_core::FieldError::new(field, "duplicate", "is already in use").into()))
+        }
+        StoreError::VersionMismatch { current } => Ok(Refusal::Conflict { current }),
+        e => Err(WebError::store(e, locale)),
     }
 }
 

@@ -3,24 +3,25 @@
 //! Without JavaScript the form shows the order's lines plus a few blank ones; "More lines" re-renders it with
 //! more blank lines and saves nothing. Blank lines are ignored.
 
+use super::form::form_posts;
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, RefKind, Section, ShowPage, attach_errors, custom_inputs,
-    custom_values, list_query, page_url, parse_money, parse_uuid, ref_label, resolve_ref, total_text,
+    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, RefKind, Refusal, Section, ShowPage, custom_inputs,
+    custom_values, form_errors, list_page, list_query, load, parse_money, parse_uuid, record_id, ref_hidden, ref_label,
+    refusal, resolve_parents, section_form, validated,
 };
 use super::i18n::{from_local_input, local_input};
 use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
 use crate::extract::RawQuery;
-use axum::Form;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::filter::{ListParams, ORDER_FIELDS, PRODUCT_FIELDS, parse_list_query};
 use guanxi_core::money::{Currency, format_minor};
 use guanxi_core::order::{Order, OrderInput, OrderLineInput, OrderStatus, Product};
 use guanxi_core::{FieldError, ValidationErrors};
-use guanxi_store::StoreError;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -71,33 +72,19 @@ pub async fn list(
         raw.sort = Some("-ordered_at".into());
     }
     let defs = defs(&state, &w).await?;
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match list_query(&raw, &extra, ORDER_FIELDS, &defs, w.actor.user_id, locale) {
-        Err(e) => errors = e,
-        Ok(lq) => match guanxi_store::orders::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                let names = contact_names(&state, &w, page.items.iter().map(|o| o.contact_id)).await;
-                rows = page.items.iter().map(|o| order_row(o, &names, locale)).collect();
-                total = total_text(locale, "orders.total", page.total, page.total_is_estimate);
-                next_url = page.next_cursor.map(|c| page_url("/orders", uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
+    let query = list_query(&raw, &extra, ORDER_FIELDS, &defs, w.actor.user_id, locale);
+    let fetch = async |lq: &ListQuery| guanxi_store::orders::list(&state.db, &w.actor, lq).await;
+    let rows = async |items: &[Order]| -> WebResult<Vec<Vec<Cell>>> {
+        let names = contact_names(&state, &w, items.iter().map(|o| o.contact_id)).await;
+        Ok(items.iter().map(|o| order_row(o, &names, locale)).collect())
+    };
+    let listed = list_page(&w, "orders", "/orders", &uri, &raw, query, fetch, rows).await?;
     let sort = raw.sort.clone().unwrap_or_default();
     let mut status_opts = vec![Opt::new("", locale.t("orders.any_status"), &status)];
     status_opts.extend(
         STATUSES.iter().map(|s| Opt::new(s.as_str(), locale.t(&format!("order.status.{}", s.as_str())), &status)),
     );
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/orders");
     let page = ListPage {
-        cx: Cx::for_user(&w, "orders", here, locale.t("orders.title").to_string()),
-        heading: locale.t("orders.title"),
-        action: "/orders",
         new_links: vec![("/orders/new".into(), locale.t("orders.new"))],
         filters: vec![
             Input::text("number", locale.t("field.number"), number),
@@ -108,8 +95,6 @@ pub async fn list(
                 SORTS.iter().map(|(v, k)| Opt::new(*v, locale.t(k), &sort)).collect(),
             ),
         ],
-        errors,
-        total,
         columns: vec![
             locale.t("field.number"),
             locale.t("field.contact"),
@@ -117,10 +102,7 @@ pub async fn list(
             locale.t("field.total"),
             locale.t("field.status"),
         ],
-        rows,
-        empty: locale.t("orders.empty"),
-        next_url,
-        first_url: raw.cursor.as_ref().map(|_| page_url("/orders", uri.query().unwrap_or(""), None)),
+        ..listed
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -136,10 +118,6 @@ fn order_row(o: &Order, names: &HashMap<Uuid, String>, locale: Locale) -> Vec<Ce
         Cell::nowrap(locale.money(o.total_minor, &o.currency)),
         Cell::text(locale.t(&format!("order.status.{}", o.status.as_str()))),
     ]
-}
-
-fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
-    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
 }
 
 pub async fn show(
@@ -349,37 +327,19 @@ fn form_page(
     has_errors: bool,
 ) -> FormPage {
     let locale = w.locale;
-    let (heading, action, back) = match o {
-        Some(o) => (
-            locale.t1("companies.edit", o.number.as_deref().unwrap_or(locale.t("orders.no_number"))),
-            format!("/orders/{}/edit", o.id),
-            format!("/orders/{}", o.id),
-        ),
-        None => (locale.t("orders.new").to_string(), "/orders/new".into(), "/orders".into()),
-    };
-    let mut hidden = hidden;
-    if let Some(o) = o {
-        hidden.push(("version".into(), o.version.to_string()));
-    }
-    hidden.push(("line_count".into(), inputs.1.len().to_string()));
+    let editing = o.map(|o| Editing {
+        id: o.id,
+        name: o.number.as_deref().unwrap_or(locale.t("orders.no_number")),
+        version: o.version,
+    });
+    let mut page = section_form(w, "orders", editing, hidden, inputs.0, other, has_errors);
+    page.hidden.push(("line_count".into(), inputs.1.len().to_string()));
     let mut groups = inputs.1;
     // "More lines" is a second submit button of the same form; it sits with the lines.
     if let Some((_, last)) = groups.last_mut() {
         last.push(Input::new("more", locale.t("orders.more_lines"), "submit-more", "1"));
     }
-    FormPage {
-        cx: Cx::for_user(w, "orders", &action, heading.clone()),
-        heading,
-        back_url: back,
-        back_label: if o.is_some() { locale.t("action.back") } else { locale.t("orders.title") },
-        action,
-        hidden,
-        inputs: inputs.0,
-        groups,
-        other_errors: other,
-        has_errors,
-        submit: locale.t("action.save"),
-    }
+    FormPage { groups, ..page }
 }
 
 #[derive(serde::Deserialize)]
@@ -417,34 +377,7 @@ pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): 
     Ok(render(StatusCode::OK, &form_page(&w, Some(&o), inputs(&s, &defs, &products, w.locale), hidden, vec![], false)))
 }
 
-fn ref_hidden(contact: Option<Uuid>, company: Option<Uuid>) -> Vec<(String, String)> {
-    let mut out = vec![];
-    if let Some(c) = contact {
-        out.push(("contact_id_ref".to_string(), c.to_string()));
-    }
-    if let Some(c) = company {
-        out.push(("company_id_ref".to_string(), c.to_string()));
-    }
-    out
-}
-
-pub async fn create(
-    State(state): State<AppState>,
-    w: WebUser,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    save(&state, &w, None, FormData(f)).await
-}
-
-pub async fn update(
-    State(state): State<AppState>,
-    w: WebUser,
-    Path(raw_id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    let id = record_id(&raw_id, &w)?;
-    save(&state, &w, Some(id), FormData(f)).await
-}
+form_posts!(create, update, save);
 
 /// The lines a form posted (blank ones skipped), keeping each line's form index for its errors.
 fn read_lines(f: &FormData, count: usize, digits: u32, errs: &mut ValidationErrors) -> Vec<(usize, OrderLineInput)> {
@@ -499,22 +432,12 @@ fn read_lines(f: &FormData, count: usize, digits: u32, errs: &mut ValidationErro
 
 async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
-    let current = match id {
-        Some(id) => Some(guanxi_store::orders::get(&state.db, &w.actor, id).await.or_page(locale)?),
-        None => None,
-    };
+    let current = load(id, locale, async |id| guanxi_store::orders::get(&state.db, &w.actor, id).await).await?;
     let defs = defs(state, w).await?;
     let products = catalogue(state, w).await?;
     let line_count = f.get("line_count").parse::<usize>().unwrap_or(3).clamp(1, 500);
     let mut errs = ValidationErrors::new();
-    let contact = resolve_ref(state, w, RefKind::Contact, &f, "contact_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("contact_id", code, "no such contact"));
-        None
-    });
-    let company = resolve_ref(state, w, RefKind::Company, &f, "company_id").await.unwrap_or_else(|code| {
-        errs.push(FieldError::new("company_id", code, "no such company"));
-        None
-    });
+    let (contact, company) = resolve_parents(state, w, &f, &mut errs).await;
     let currency = Currency::parse(f.get("currency"), "currency").unwrap_or(Currency::CNY);
     let ordered_at = match f.get("ordered_at").trim() {
         "" => None,
@@ -538,10 +461,7 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         };
         let (mut ins, mut groups) = inputs(&s, &defs, &products, locale);
         let mut refs: Vec<&mut Input> = ins.iter_mut().chain(groups.iter_mut().flat_map(|g| g.1.iter_mut())).collect();
-        let mut other = attach_errors(&mut refs, &errors, locale);
-        if conflict.is_some() {
-            other.insert(0, locale.t("edit.conflict_body"));
-        }
+        let other = form_errors(&mut refs, &errors, conflict.is_some(), locale);
         let hidden = ref_hidden(contact, company);
         let has_errors = !errors.is_empty() || conflict.is_some();
         render(status, &form_page(w, conflict.or(current.as_ref()), (ins, groups), hidden, other, has_errors))
@@ -578,18 +498,17 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
     };
     let line_ids: Vec<Uuid> = input.lines.iter().filter_map(|l| l.product_id).collect();
     let facts = guanxi_store::products::facts(&state.db, &line_ids).await.or_page(locale)?;
-    let draft = match input.validate(&facts, &defs, guanxi_core::ids::now()) {
-        Ok(d) if errs.is_empty() => d,
-        Ok(_) => return Ok(rerender(errs, StatusCode::UNPROCESSABLE_ENTITY, line_count, None)),
-        Err(e) => {
-            // Missing contact is already reported once by the reference lookup.
-            let mut e = renumber(e);
-            if errs.errors.iter().any(|x| x.field == "contact_id") {
-                e.errors.retain(|x| x.field != "contact_id");
-            }
-            errs.errors.extend(e.errors);
-            return Ok(rerender(errs, StatusCode::UNPROCESSABLE_ENTITY, line_count, None));
+    let verdict = input.validate(&facts, &defs, guanxi_core::ids::now()).map_err(|e| {
+        // Missing contact is already reported once by the reference lookup.
+        let mut e = renumber(e);
+        if errs.errors.iter().any(|x| x.field == "contact_id") {
+            e.errors.retain(|x| x.field != "contact_id");
         }
+        e
+    });
+    let draft = match validated(errs, verdict) {
+        Ok(d) => d,
+        Err(e) => return Ok(rerender(e, StatusCode::UNPROCESSABLE_ENTITY, line_count, None)),
     };
     let result = match (&current, id) {
         (Some(o), Some(id)) => {
@@ -598,17 +517,13 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         }
         _ => guanxi_store::orders::create(&state.db, &w.actor, &draft).await,
     };
-    match result {
+    match result.map_err(|e| refusal(e, true, locale)) {
         Ok(o) => Ok(see_other(&format!("/orders/{}?saved=1", o.id))),
-        Err(StoreError::Invalid(e)) => Ok(rerender(renumber(e), StatusCode::UNPROCESSABLE_ENTITY, line_count, None)),
-        Err(StoreError::Duplicate { field }) => {
-            let e = ValidationErrors::from(FieldError::new(field, "duplicate", "is already in use"));
-            Ok(rerender(e, StatusCode::UNPROCESSABLE_ENTITY, line_count, None))
-        }
-        Err(StoreError::VersionMismatch { .. }) => {
+        Err(Ok(Refusal::Invalid(e))) => Ok(rerender(renumber(e), StatusCode::UNPROCESSABLE_ENTITY, line_count, None)),
+        Err(Ok(Refusal::Conflict { .. })) => {
             let fresh = guanxi_store::orders::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
             Ok(rerender(ValidationErrors::new(), StatusCode::CONFLICT, line_count, Some(&fresh)))
         }
-        Err(e) => Err(WebError::store(e, locale)),
+        Err(Err(e)) => Err(e),
     }
 }

@@ -2,23 +2,23 @@
 //!
 //! Every signed-in user reads the catalogue; changing it follows the store's rule (managers and admins).
 
+use super::form::form_posts;
 use super::form::{
-    Cell, FormData, FormPage, Input, ListPage, Opt, ShowPage, attach_errors, custom_inputs, custom_values, list_query,
-    page_url, parse_money, parse_uuid, total_text,
+    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, Refusal, ShowPage, custom_inputs, custom_values,
+    form_errors, list_page, list_query, load, parse_money, record_id, refusal, section_form, validated,
 };
 use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
 use crate::extract::RawQuery;
-use axum::Form;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use guanxi_core::ValidationErrors;
 use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
+use guanxi_core::filter::ListQuery;
 use guanxi_core::filter::PRODUCT_FIELDS;
 use guanxi_core::money::{Currency, format_minor};
 use guanxi_core::order::{Product, ProductInput};
-use guanxi_store::StoreError;
 use uuid::Uuid;
 
 async fn defs(state: &AppState, w: &WebUser) -> WebResult<Vec<CustomFieldDef>> {
@@ -56,40 +56,25 @@ pub async fn list(
         _ => {}
     }
     let defs = defs(&state, &w).await?;
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    let mut total = String::new();
-    let mut next_url = None;
-    match list_query(&raw, &extra, PRODUCT_FIELDS, &defs, w.actor.user_id, locale) {
-        Err(e) => errors = e,
-        Ok(lq) => match guanxi_store::products::list(&state.db, &w.actor, &lq).await {
-            Ok(page) => {
-                rows = page
-                    .items
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            Cell::link(p.name.clone(), format!("/products/{}", p.id)),
-                            Cell::nowrap(p.sku.clone()),
-                            Cell::text(p.category.clone().unwrap_or_default()),
-                            Cell::nowrap(locale.money(p.list_price_minor, &p.currency)),
-                            Cell::text(locale.t(if p.active { "products.on_sale" } else { "products.off_sale" })),
-                        ]
-                    })
-                    .collect();
-                total = total_text(locale, "products.total", page.total, page.total_is_estimate);
-                next_url = page.next_cursor.map(|c| page_url("/products", uri.query().unwrap_or(""), Some(&c)));
-            }
-            Err(StoreError::Invalid(e)) => errors = super::form::messages(&e, locale),
-            Err(e) => return Err(WebError::store(e, locale)),
-        },
-    }
+    let query = list_query(&raw, &extra, PRODUCT_FIELDS, &defs, w.actor.user_id, locale);
+    let fetch = async |lq: &ListQuery| guanxi_store::products::list(&state.db, &w.actor, lq).await;
+    let rows = async |items: &[Product]| -> WebResult<Vec<Vec<Cell>>> {
+        Ok(items
+            .iter()
+            .map(|p| {
+                vec![
+                    Cell::link(p.name.clone(), format!("/products/{}", p.id)),
+                    Cell::nowrap(p.sku.clone()),
+                    Cell::text(p.category.clone().unwrap_or_default()),
+                    Cell::nowrap(locale.money(p.list_price_minor, &p.currency)),
+                    Cell::text(locale.t(if p.active { "products.on_sale" } else { "products.off_sale" })),
+                ]
+            })
+            .collect())
+    };
+    let listed = list_page(&w, "products", "/products", &uri, &raw, query, fetch, rows).await?;
     let sort = raw.sort.clone().unwrap_or_default();
-    let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/products");
     let page = ListPage {
-        cx: Cx::for_user(&w, "products", here, locale.t("products.title").to_string()),
-        heading: locale.t("products.title"),
-        action: "/products",
         new_links: vec![("/products/new".into(), locale.t("products.new"))],
         filters: vec![
             Input::text("name", locale.t("field.record_name"), name),
@@ -109,8 +94,6 @@ pub async fn list(
                 SORTS.iter().map(|(v, k)| Opt::new(*v, locale.t(k), &sort)).collect(),
             ),
         ],
-        errors,
-        total,
         columns: vec![
             locale.t("field.record_name"),
             locale.t("field.sku"),
@@ -118,16 +101,9 @@ pub async fn list(
             locale.t("field.list_price"),
             locale.t("field.active"),
         ],
-        rows,
-        empty: locale.t("products.empty"),
-        next_url,
-        first_url: raw.cursor.as_ref().map(|_| page_url("/products", uri.query().unwrap_or(""), None)),
+        ..listed
     };
     Ok(render(StatusCode::OK, &page))
-}
-
-fn record_id(raw: &str, w: &WebUser) -> WebResult<Uuid> {
-    parse_uuid(raw).ok_or(WebError::NotFound(w.locale))
 }
 
 pub async fn show(
@@ -222,29 +198,8 @@ fn form_page(
     other: Vec<&'static str>,
     has_errors: bool,
 ) -> FormPage {
-    let locale = w.locale;
-    let (heading, action, back, hidden) = match p {
-        Some(p) => (
-            locale.t1("companies.edit", &p.name),
-            format!("/products/{}/edit", p.id),
-            format!("/products/{}", p.id),
-            vec![("version".to_string(), p.version.to_string())],
-        ),
-        None => (locale.t("products.new").to_string(), "/products/new".into(), "/products".into(), vec![]),
-    };
-    FormPage {
-        cx: Cx::for_user(w, "products", &action, heading.clone()),
-        heading,
-        back_url: back,
-        back_label: if p.is_some() { locale.t("action.back") } else { locale.t("products.title") },
-        action,
-        hidden,
-        inputs,
-        groups: vec![],
-        other_errors: other,
-        has_errors,
-        submit: locale.t("action.save"),
-    }
+    let editing = p.map(|p| Editing { id: p.id, name: &p.name, version: p.version });
+    section_form(w, "products", editing, vec![], inputs, other, has_errors)
 }
 
 /// The catalogue is changed by managers and admins (the store enforces it; the forms say so up front).
@@ -269,30 +224,11 @@ pub async fn edit_form(State(state): State<AppState>, w: WebUser, Path(raw_id): 
     Ok(render(StatusCode::OK, &form_page(&w, Some(&p), inputs(Some(&p), None, &defs, &w), vec![], false)))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    w: WebUser,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    save(&state, &w, None, FormData(f)).await
-}
-
-pub async fn update(
-    State(state): State<AppState>,
-    w: WebUser,
-    Path(raw_id): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> WebResult<Response> {
-    let id = record_id(&raw_id, &w)?;
-    save(&state, &w, Some(id), FormData(f)).await
-}
+form_posts!(create, update, save);
 
 async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> WebResult<Response> {
     let locale = w.locale;
-    let current = match id {
-        Some(id) => Some(guanxi_store::products::get(&state.db, &w.actor, id).await.or_page(locale)?),
-        None => None,
-    };
+    let current = load(id, locale, async |id| guanxi_store::products::get(&state.db, &w.actor, id).await).await?;
     let defs = defs(state, w).await?;
     let mut errs = ValidationErrors::new();
     let currency = Currency::parse(f.get("currency"), "currency").unwrap_or(Currency::CNY);
@@ -318,19 +254,12 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
     let failed = |errors: ValidationErrors, status: StatusCode, conflict: Option<&Product>| {
         let mut ins = inputs(current.as_ref(), Some(&f), &defs, w);
         let mut refs: Vec<&mut Input> = ins.iter_mut().collect();
-        let mut other = attach_errors(&mut refs, &errors, locale);
-        if conflict.is_some() {
-            other.insert(0, locale.t("edit.conflict_body"));
-        }
+        let other = form_errors(&mut refs, &errors, conflict.is_some(), locale);
         render(status, &form_page(w, conflict.or(current.as_ref()), ins, other, true))
     };
-    let draft = match input.validate(&defs) {
-        Ok(d) if errs.is_empty() => d,
-        Ok(_) => return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, None)),
-        Err(e) => {
-            errs.errors.extend(e.errors);
-            return Ok(failed(errs, StatusCode::UNPROCESSABLE_ENTITY, None));
-        }
+    let draft = match validated(errs, input.validate(&defs)) {
+        Ok(d) => d,
+        Err(e) => return Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
     };
     let result = match (&current, id) {
         (Some(p), Some(id)) => {
@@ -339,18 +268,14 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         }
         _ => guanxi_store::products::create(&state.db, &w.actor, &draft).await,
     };
-    match result {
+    match result.map_err(|e| refusal(e, true, locale)) {
         Ok(p) => Ok(see_other(&format!("/products/{}?saved=1", p.id))),
-        Err(StoreError::Invalid(e)) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
-        Err(StoreError::Duplicate { field }) => {
-            let e = ValidationErrors::from(guanxi_core::FieldError::new(field, "duplicate", "is already in use"));
-            Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None))
-        }
-        Err(StoreError::VersionMismatch { .. }) => {
+        Err(Ok(Refusal::Invalid(e))) => Ok(failed(e, StatusCode::UNPROCESSABLE_ENTITY, None)),
+        Err(Ok(Refusal::Conflict { .. })) => {
             let fresh =
                 guanxi_store::products::get(&state.db, &w.actor, id.unwrap_or_default()).await.or_page(locale)?;
             Ok(failed(ValidationErrors::new(), StatusCode::CONFLICT, Some(&fresh)))
         }
-        Err(e) => Err(WebError::store(e, locale)),
+        Err(Err(e)) => Err(e),
     }
 }

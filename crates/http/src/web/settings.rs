@@ -59,7 +59,7 @@ pub async fn page(w: WebUser, OriginalUri(uri): OriginalUri) -> WebResult<Respon
 // ---------------------------------------------------------------------------------------------------------------
 // Administration: users and teams, roles, custom fields, API tokens. Admins only; others get the 403 page.
 
-use super::form::{FormData, Input, Opt, attach_errors, parse_uuid};
+use super::form::{FormData, Input, Opt, attach_errors, parse_uuid, record_id};
 use super::{OrPage, WebError};
 use guanxi_core::access::{Role, TokenScope};
 use guanxi_core::custom_field::{CustomFieldDef, CustomFieldInput, CustomFieldKind, ObjectType};
@@ -182,6 +182,12 @@ async fn users_page(
     Ok(render(status, &page))
 }
 
+/// The users page again with why a change to a user was refused (no input to point at: the change came from a
+/// row's own small form).
+async fn users_refused(state: &AppState, w: &WebUser, messages: Vec<&'static str>) -> WebResult<Response> {
+    users_page(state, w, None, None, messages, None, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
 pub async fn users(State(state): State<AppState>, w: WebUser, OriginalUri(uri): OriginalUri) -> WebResult<Response> {
     admin_only(&w)?;
     let notice = uri.query().is_some_and(|q| q.contains("saved=1")).then_some("edit.saved");
@@ -254,7 +260,7 @@ pub async fn update_user(
 ) -> WebResult<Response> {
     admin_only(&w)?;
     let locale = w.locale;
-    let id = parse_uuid(&raw_id).ok_or(WebError::NotFound(locale))?;
+    let id = record_id(&raw_id, &w)?;
     let f = FormData(f);
     let role = Role::parse(f.get(&format!("role-{id}")));
     let team = match f.get(&format!("team-{id}")) {
@@ -262,29 +268,11 @@ pub async fn update_user(
         t => parse_uuid(t).map(Some),
     };
     let (Some(role), Some(team)) = (role, team) else {
-        return users_page(
-            &state,
-            &w,
-            None,
-            None,
-            vec![locale.error("invalid_option")],
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return users_refused(&state, &w, vec![locale.error("invalid_option")]).await;
     };
     // An admin cannot take away their own admin role: there would be no one left to give it back.
     if id == w.user.id && role != Role::Admin {
-        return users_page(
-            &state,
-            &w,
-            None,
-            None,
-            vec![locale.t("settings.keep_own_admin")],
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return users_refused(&state, &w, vec![locale.t("settings.keep_own_admin")]).await;
     }
     match accounts::set_user_access(&state.db, id, role, team).await {
         Ok(_) => {
@@ -293,7 +281,7 @@ pub async fn update_user(
         }
         Err(StoreError::Invalid(e)) => {
             let msgs = e.errors.iter().map(|e| locale.error(e.code)).collect();
-            users_page(&state, &w, None, None, msgs, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            users_refused(&state, &w, msgs).await
         }
         Err(e) => Err(WebError::store(e, locale)),
     }
@@ -307,19 +295,10 @@ pub async fn set_active(
 ) -> WebResult<Response> {
     admin_only(&w)?;
     let locale = w.locale;
-    let id = parse_uuid(&raw_id).ok_or(WebError::NotFound(locale))?;
+    let id = record_id(&raw_id, &w)?;
     let active = FormData(f).get("active") == "1";
     if id == w.user.id && !active {
-        return users_page(
-            &state,
-            &w,
-            None,
-            None,
-            vec![locale.t("settings.keep_own_admin")],
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return users_refused(&state, &w, vec![locale.t("settings.keep_own_admin")]).await;
     }
     accounts::set_user_active(&state.db, id, active).await.or_page(locale)?;
     state.auth_cache.clear();
@@ -740,7 +719,7 @@ pub async fn revoke_token(
     Path(raw_id): Path<String>,
 ) -> WebResult<Response> {
     admin_only(&w)?;
-    let id = parse_uuid(&raw_id).ok_or(WebError::NotFound(w.locale))?;
+    let id = record_id(&raw_id, &w)?;
     accounts::revoke_token(&state.db, w.user.id, id).await.or_page(w.locale)?;
     state.auth_cache.clear();
     Ok(see_other("/settings/tokens"))
