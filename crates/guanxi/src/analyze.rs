@@ -76,7 +76,13 @@ fn summary(run: &ModelRun) -> String {
     }
     if fitted("gamma_gamma") {
         let g = &models["gamma_gamma"]["fit"]["params"];
-        out += &format!("  Gamma-Gamma:  p = {}, q = {}, gamma = {}\n", f(&g["p"]), f(&g["q"]), f(&g["gamma"]));
+        // Amounts are integer minor units (fen, cents), and so is gamma.
+        out += &format!(
+            "  Gamma-Gamma:  p = {}, q = {}, gamma = {} (minor currency units)\n",
+            f(&g["p"]),
+            f(&g["q"]),
+            f(&g["gamma"])
+        );
     }
     if fitted("churn") {
         out += &format!("  churn model:  AUC {}, Brier {}\n", f(&models["churn"]["auc"]), f(&models["churn"]["brier"]));
