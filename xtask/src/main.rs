@@ -1,5 +1,6 @@
 //! Project chores that are programs rather than shell one-liners: `cargo xtask <task>`.
 
+mod bench_analytics;
 mod bench_api;
 
 use clap::{Parser, Subcommand};
@@ -22,10 +23,18 @@ enum Task {
 enum Bench {
     /// The JSON API end to end: bulk load, reads, lists and searches against a release server.
     Api(bench_api::ApiArgs),
+    /// Customer analytics against pandas/lifetimes/scikit-learn/mlxtend on the same data (and `guanxi analyze`
+    /// on a SQLite database with --db).
+    Analytics(bench_analytics::AnalyticsArgs),
+    /// One task of the analytics benchmark in this process (run by `bench analytics`).
+    #[command(hide = true)]
+    AnalyticsWorker(bench_analytics::WorkerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Bench(Bench::Api(args)) => bench_api::run(args),
+        Task::Bench(Bench::Analytics(args)) => bench_analytics::run(args),
+        Task::Bench(Bench::AnalyticsWorker(args)) => bench_analytics::run_worker(args),
     }
 }
