@@ -14,7 +14,6 @@ use guanxi_store::{Db, DbConfig};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 use uuid::Uuid;
 
 /// Rows per INSERT statement (9 values a row stays below SQLite's 32,766 parameters).
@@ -121,20 +120,32 @@ async fn load(db: &Db, dir: &Path) -> Result<(usize, usize)> {
     Ok((contact_count, n))
 }
 
-pub fn bench_analyze(bin: &Path, dir: &Path, facts: &DataFacts) -> Result<AnalyzeDb> {
-    let data_dir = dir.join("db");
-    let _ = std::fs::remove_dir_all(&data_dir);
-    std::fs::create_dir_all(&data_dir)?;
+/// Child side of --db: creates the database in `db_dir` and loads the generated customers and orders.
+pub fn load_database(dir: &Path, db_dir: &Path) -> Result<serde_json::Value> {
+    let _ = std::fs::remove_dir_all(db_dir);
+    std::fs::create_dir_all(db_dir)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let started = Instant::now();
     let (customers, orders) = rt.block_on(async {
-        let db = Db::connect(&DbConfig::Sqlite { path: data_dir.join("guanxi.db") }).await?;
+        let db = Db::connect(&DbConfig::Sqlite { path: db_dir.join("guanxi.db") }).await?;
         db.migrate().await?;
         let counts = load(&db, dir).await;
         db.close().await;
         counts
     })?;
-    let load_seconds = started.elapsed().as_secs_f64();
+    Ok(serde_json::json!({"customers": customers, "orders": orders}))
+}
+
+pub fn bench_analyze(bin: &Path, dir: &Path, facts: &DataFacts) -> Result<AnalyzeDb> {
+    let data_dir = dir.join("db");
+    let (loaded, load_seconds) = super::run_child(&[
+        "load-db".into(),
+        "--data".into(),
+        dir.display().to_string(),
+        "--db".into(),
+        data_dir.display().to_string(),
+    ])?;
+    let customers = loaded["customers"].as_u64().context("load-db output")? as usize;
+    let orders = loaded["orders"].as_u64().context("load-db output")? as usize;
     eprintln!(
         "loaded {customers} contacts and {orders} orders into SQLite in {load_seconds:.1} s; running guanxi analyze"
     );

@@ -57,12 +57,45 @@ pub struct AnalyticsArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct WorkerArgs {
-    #[arg(long, value_enum)]
-    task: Task,
-    #[arg(long)]
-    data: PathBuf,
-    #[arg(long)]
-    as_of: chrono::NaiveDate,
+    #[command(subcommand)]
+    job: WorkerJob,
+}
+
+/// What a child process of the benchmark does. Everything that holds much memory runs in a child: a parent
+/// that held the generated data would pass its peak RSS on to every child it starts (Linux counts the memory
+/// of the process image replaced by `exec` in the child's `ru_maxrss`), and the figures would show the
+/// generator's memory instead of the task's.
+#[derive(clap::Subcommand, Debug, Clone)]
+enum WorkerJob {
+    /// Generate the data into --data and print what was generated.
+    Generate {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        customers: usize,
+        #[arg(long)]
+        logistic_rows: usize,
+        #[arg(long)]
+        baskets: usize,
+        #[arg(long)]
+        items: u32,
+    },
+    /// Run one task on the data and print its time and results.
+    Task {
+        #[arg(long, value_enum)]
+        task: Task,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+    },
+    /// Load the generated customers and orders into a SQLite database in --db.
+    LoadDb {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        db: PathBuf,
+    },
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,7 +270,21 @@ pub fn run(args: AnalyticsArgs) -> Result<()> {
         items: args.items,
     };
     let started = Instant::now();
-    let facts = data::generate_all(&dir, spec)?;
+    let path = |p: &Path| p.display().to_string();
+    let (facts, _) = run_child(&[
+        "generate".into(),
+        "--data".into(),
+        path(&dir),
+        "--customers".into(),
+        spec.customers.to_string(),
+        "--logistic-rows".into(),
+        spec.logistic_rows.to_string(),
+        "--baskets".into(),
+        spec.baskets.to_string(),
+        "--items".into(),
+        spec.items.to_string(),
+    ])?;
+    let facts: data::DataFacts = serde_json::from_value(facts).context("generator output")?;
     eprintln!(
         "generated {} orders of {} customers, {} logistic rows, {} baskets in {:.1} s",
         facts.orders,
@@ -255,7 +302,7 @@ pub fn run(args: AnalyticsArgs) -> Result<()> {
         eprintln!("== {} ==", task.name());
         let rust = measure(
             Command::new(&me)
-                .args(["bench", "analytics-worker", "--task", task.name(), "--data"])
+                .args(["bench", "analytics-worker", "task", "--task", task.name(), "--data"])
                 .arg(&dir)
                 .args(["--as-of", &facts.as_of.to_string()]),
         )
@@ -294,9 +341,23 @@ pub fn run(args: AnalyticsArgs) -> Result<()> {
 }
 
 pub fn run_worker(args: WorkerArgs) -> Result<()> {
-    let v = worker::run(args.task, &args.data, args.as_of)?;
+    let v = match args.job {
+        WorkerJob::Generate { data, customers, logistic_rows, baskets, items } => serde_json::to_value(
+            data::generate_all(&data, data::DataSpec { customers, logistic_rows, baskets, items })?,
+        )?,
+        WorkerJob::Task { task, data, as_of } => worker::run(task, &data, as_of)?,
+        WorkerJob::LoadDb { data, db } => db::load_database(&data, &db)?,
+    };
     println!("{v}");
     Ok(())
+}
+
+/// Runs `xtask bench analytics-worker <args>` and returns its JSON line and wall time.
+fn run_child(args: &[String]) -> Result<(Value, f64)> {
+    let me = std::env::current_exe().context("cannot locate the running xtask")?;
+    let (text, wall, _) = run_measured(Command::new(me).args(["bench", "analytics-worker"]).args(args))?;
+    let line = text.lines().rev().find(|l| l.trim_start().starts_with('{')).context("no JSON line from the child")?;
+    Ok((serde_json::from_str(line).with_context(|| format!("bad child output: {line}"))?, wall))
 }
 
 fn report_number(x: f64) -> String {
