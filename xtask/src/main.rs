@@ -1,5 +1,6 @@
 //! Project chores that are programs rather than shell one-liners: `cargo xtask <task>`.
 
+mod bench_analytics;
 mod bench_api;
 mod bench_dedup;
 mod bench_ui;
@@ -28,6 +29,12 @@ enum Bench {
     Dedup(bench_dedup::DedupArgs),
     /// The web UI: server time of the contact page and the filtered contacts list at N contacts.
     Ui(bench_ui::UiArgs),
+    /// Customer analytics against pandas/lifetimes/scikit-learn/mlxtend on the same data (and `guanxi analyze`
+    /// on a SQLite database with --db).
+    Analytics(bench_analytics::AnalyticsArgs),
+    /// One task of the analytics benchmark in this process (run by `bench analytics`).
+    #[command(hide = true)]
+    AnalyticsWorker(bench_analytics::WorkerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +42,7 @@ fn main() -> anyhow::Result<()> {
         Task::Bench(Bench::Api(args)) => bench_api::run(args),
         Task::Bench(Bench::Dedup(args)) => bench_dedup::run(args),
         Task::Bench(Bench::Ui(args)) => bench_ui::run(args),
+        Task::Bench(Bench::Analytics(args)) => bench_analytics::run(args),
+        Task::Bench(Bench::AnalyticsWorker(args)) => bench_analytics::run_worker(args),
     }
 }

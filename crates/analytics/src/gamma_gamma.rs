@@ -51,6 +51,9 @@ fn prepare(rows: &[(f64, f64)]) -> Prepared {
     }
 }
 
+/// A fit is refused unless q is at least this many of its standard errors (CDNOW: q = 3.74 ± 0.29, about 13).
+const MIN_Q_IN_STANDARD_ERRORS: f64 = 3.0;
+
 /// Below this many customers one thread is faster than spawning more.
 const PARALLEL_MIN_ROWS: usize = 50_000;
 /// Fixed number of chunks, so the summation order (and so the result) does not depend on the machine.
@@ -81,6 +84,10 @@ fn log_likelihood(params: &GammaGammaParams, data: &Prepared) -> f64 {
 /// Fits Gamma-Gamma to the customers with at least one repeat purchase and a positive mean repeat value (the
 /// others carry no information about spend per repeat transaction and are skipped).
 ///
+/// When the customers' typical spends do not measurably differ (q not pinned down: it runs off to infinity or
+/// stays within three standard errors of zero), the fit is refused with [`AnalyticsError::Numerical`]; the
+/// model's limit is then one common mean order value for everybody.
+///
 /// ```
 /// use guanxi_analytics::gamma_gamma::fit_gamma_gamma;
 /// use guanxi_analytics::orders::{repeat_summaries, OrderHistory, TimeUnit};
@@ -103,16 +110,45 @@ pub fn fit_gamma_gamma<K>(summaries: &[RepeatSummary<K>]) -> Result<ModelFit<Gam
     if rows.len() < 2 {
         return Err(AnalyticsError::EmptyInput { what: "Gamma-Gamma fit (needs two customers with repeat purchases)" });
     }
+    // Fit in units of the mean spend. The model is scale-equivariant (dividing every amount by c gives the same
+    // p and q and γ / c, and lowers the log-likelihood by Σ ln c per customer), and in these units γ is of
+    // order one whatever the currency: the optimiser's bounds that tell "runs off to infinity" from a real
+    // estimate then mean the same for fen, yen or dollars. In raw minor units γ is already e^13 for a shop
+    // whose orders are worth a few thousand yuan, so a q running off to infinity (no real difference between
+    // customers) dragged γ only a little further and was reported as a fit with an absurd γ.
     let mean = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
-    let data = prepare(&rows);
-    // Start where the mean spend matches: E[z] = p γ / (q − 1) with p = 1, q = 2.
+    ensure_finite(mean, "mean repeat value")?;
+    let scaled: Vec<(f64, f64)> = rows.iter().map(|&(x, m)| (x, m / mean)).collect();
+    let data = prepare(&scaled);
+    // Start where the mean spend matches: E[z] = p γ / (q − 1) = 1 with p = 1, q = 2.
     let (v, se, ll, iterations) = fit_positive_params(
         |v| -log_likelihood(&GammaGammaParams { p: v[0], q: v[1], gamma: v[2] }, &data),
-        &[1.0, 2.0, mean],
+        &[1.0, 2.0, 1.0],
     )?;
+    // q measures how much customers' typical spend differs (small q: a lot). Customers who all spend alike send
+    // it to infinity; a finite sample often stops it at some large value with a standard error of the same
+    // size, and γ ≈ (q − 1) × mean / p follows it into the absurd. Such a q means "no measurable difference",
+    // not a fitted spread: say so, and let the caller value everyone at the common mean.
+    match &se {
+        Some(s) if v[1] >= MIN_Q_IN_STANDARD_ERRORS * s[1] => {}
+        Some(s) => {
+            return Err(AnalyticsError::Numerical(format!(
+                "the data do not identify the model: the spread of spend between customers is not measurable \
+                 (q = {:.1} with standard error {:.1})",
+                v[1], s[1]
+            )));
+        }
+        None => {
+            return Err(AnalyticsError::Numerical(
+                "the data do not identify the model: the likelihood is flat at its maximum".into(),
+            ));
+        }
+    }
+    // Back to the caller's unit: the density of each mean value picks up 1 / mean.
+    let ll = ll - rows.len() as f64 * mean.ln();
     Ok(ModelFit {
-        params: GammaGammaParams { p: v[0], q: v[1], gamma: v[2] },
-        standard_errors: se.map(|s| GammaGammaParams { p: s[0], q: s[1], gamma: s[2] }),
+        params: GammaGammaParams { p: v[0], q: v[1], gamma: v[2] * mean },
+        standard_errors: se.map(|s| GammaGammaParams { p: s[0], q: s[1], gamma: s[2] * mean }),
         log_likelihood: ll,
         iterations,
         customers: rows.len() as f64,
@@ -155,5 +191,58 @@ impl GammaGammaParams {
     pub fn log_likelihood(&self, rows: &[(u32, f64)]) -> f64 {
         let rows: Vec<(f64, f64)> = rows.iter().filter(|r| r.0 > 0).map(|&(x, m)| (x as f64, m)).collect();
         log_likelihood(self, &prepare(&rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// (x, mean repeat value) of `n` customers whose order values are Gamma(p, ν), with ν drawn by `nu`.
+    fn customers(n: usize, p: f64, mut nu: impl FnMut(&mut SplitMix64) -> f64) -> Vec<RepeatSummary<usize>> {
+        let mut rng = SplitMix64::new(7);
+        (0..n)
+            .map(|i| {
+                let x = 1 + rng.below(6) as u32;
+                let v = nu(&mut rng);
+                let mean = (0..x).map(|_| rng.gamma(p, 1.0 / v)).sum::<f64>() / x as f64;
+                RepeatSummary { customer: i, frequency: x, recency: 1.0, age: 2.0, mean_repeat_value_minor: mean }
+            })
+            .collect()
+    }
+
+    fn scaled(rows: &[RepeatSummary<usize>], c: f64) -> Vec<RepeatSummary<usize>> {
+        rows.iter()
+            .map(|r| RepeatSummary { mean_repeat_value_minor: r.mean_repeat_value_minor * c, ..r.clone() })
+            .collect()
+    }
+
+    #[test]
+    fn the_fit_does_not_depend_on_the_money_unit() {
+        // p = 4, ν ~ Gamma(q = 5, rate γ = 2): mean spend p γ / (q − 1) = 2.
+        let rows = customers(4_000, 4.0, |rng| rng.gamma(5.0, 1.0 / 2.0));
+        let base = fit_gamma_gamma(&rows).unwrap();
+        assert!((base.params.p - 4.0).abs() < 0.6 && (base.params.q - 5.0).abs() < 1.5, "{base:?}");
+        // The same spending in fen of a currency worth a ten-thousandth, and in units a million times larger.
+        for c in [1e4, 1e-6, 3e7] {
+            let fit = fit_gamma_gamma(&scaled(&rows, c)).unwrap();
+            assert!((fit.params.p / base.params.p - 1.0).abs() < 1e-6, "{c}: {fit:?}");
+            assert!((fit.params.q / base.params.q - 1.0).abs() < 1e-6, "{c}: {fit:?}");
+            assert!((fit.params.gamma / (base.params.gamma * c) - 1.0).abs() < 1e-6, "{c}: {fit:?}");
+            let ll_shift = -(rows.len() as f64) * c.ln();
+            assert!((fit.log_likelihood - (base.log_likelihood + ll_shift)).abs() < 1e-6 * base.log_likelihood.abs());
+        }
+    }
+
+    #[test]
+    fn customers_who_all_spend_alike_are_reported_not_fitted_in_any_unit() {
+        // Every customer has the same ν: q (and with it γ) runs off to infinity. In raw minor units of a shop
+        // with orders of a few thousand yuan this used to come back as a "fit" with γ in the hundreds of millions.
+        let rows = customers(3_000, 3.0, |_| 3.0 / 300_000.0);
+        for c in [1.0, 1e-5, 100.0] {
+            let err = fit_gamma_gamma(&scaled(&rows, c)).unwrap_err();
+            assert!(err.to_string().contains("do not identify"), "{c}: {err}");
+        }
     }
 }

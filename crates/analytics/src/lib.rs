@@ -9,6 +9,7 @@
 //! | [`gamma_gamma`] | Gamma-Gamma: expected order value |
 //! | [`clv`] | discounted predicted customer lifetime value |
 //! | [`bgbb`] | discrete-time BG/BB for subscription- and donation-like data |
+//! | [`holdout`] | a fitted BG/NBD model against the purchases of a holdout period |
 //! | [`lifecycle`] | Prospect → FirstTime → Repeat → Loyal / Churned, and dated stage-change events |
 //! | [`tiers`] | VIP / Important (重要) / Ordinary (普通) from ordered, configurable rules |
 //! | [`churn`] | churn risk by logistic regression, held-out AUC and calibration, reasons in words |
@@ -62,6 +63,7 @@ pub mod clv;
 pub mod cross_sell;
 mod error;
 pub mod gamma_gamma;
+pub mod holdout;
 pub mod lifecycle;
 pub mod logistic;
 pub mod optimize;

@@ -1,6 +1,7 @@
 //! `guanxi analyze` and the scheduled analysis inside `guanxi serve`.
 //!
-//! Both call the one use case, `guanxi_http::analytics_job::run_analysis`, which reads the orders, fits the
+//! `guanxi analyze --transactions FILE.csv` runs the purchase models on a file instead, without a database
+//! (see [`crate::analyze_file`]). The database analysis and the scheduled one call the one use case, `guanxi_http::analytics_job::run_analysis`, which reads the orders, fits the
 //! models, writes every contact's metrics and records the run.
 //!
 //! # Schedule
@@ -9,16 +10,40 @@
 //! lock (`pg_try_advisory_lock`); an instance that does not get it skips that turn, so the work is done once.
 //! A run that finds another one going (scheduled, CLI or `POST /api/v1/analytics/run`) is skipped the same way.
 
+use crate::analyze_file;
 use anyhow::Result;
+use chrono::NaiveDate;
 use guanxi_http::analytics_job::{AnalysisError, AnalysisSettings, run_analysis};
 use guanxi_store::Db;
 use guanxi_store::analytics::ModelRun;
+use std::io::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
-/// Runs the analysis once and prints what it did.
-pub async fn run_once(db: &Db) -> Result<()> {
-    let run = run_analysis(db, &AnalysisSettings::default()).await?;
-    print!("{}", summary(&run));
+/// Runs the analysis once and prints what it did (the run record with `json`).
+pub async fn run_once(db: &Db, as_of: Option<NaiveDate>, json: bool) -> Result<()> {
+    let run = run_analysis(db, &AnalysisSettings { as_of, ..AnalysisSettings::default() }).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        print!("{}", summary(&run));
+    }
+    Ok(())
+}
+
+/// `guanxi analyze --transactions FILE.csv`: the models on a file, printed (as JSON with `json`).
+pub fn run_on_file(path: &Path, as_of: Option<NaiveDate>, json: bool) -> Result<()> {
+    let file = analyze_file::read_transactions(path)?;
+    let report = analyze_file::analyse(&file, &path.display().to_string(), as_of)?;
+    if json {
+        let stdout = std::io::stdout().lock();
+        let mut out = std::io::BufWriter::new(stdout);
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+        out.flush()?;
+    } else {
+        print!("{}", analyze_file::summary(&report));
+    }
     Ok(())
 }
 
@@ -51,7 +76,13 @@ fn summary(run: &ModelRun) -> String {
     }
     if fitted("gamma_gamma") {
         let g = &models["gamma_gamma"]["fit"]["params"];
-        out += &format!("  Gamma-Gamma:  p = {}, q = {}, gamma = {}\n", f(&g["p"]), f(&g["q"]), f(&g["gamma"]));
+        // Amounts are integer minor units (fen, cents), and so is gamma.
+        out += &format!(
+            "  Gamma-Gamma:  p = {}, q = {}, gamma = {} (minor currency units)\n",
+            f(&g["p"]),
+            f(&g["q"]),
+            f(&g["gamma"])
+        );
     }
     if fitted("churn") {
         out += &format!("  churn model:  AUC {}, Brier {}\n", f(&models["churn"]["auc"]), f(&models["churn"]["brier"]));

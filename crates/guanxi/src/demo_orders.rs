@@ -14,12 +14,15 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use uuid::Uuid;
 
-const CATEGORIES: &[(&str, &[&str])] = &[
-    ("茶叶", &["西湖龙井", "碧螺春", "铁观音", "大红袍", "普洱", "白毫银针"]),
-    ("茶具", &["紫砂壶", "盖碗", "公道杯", "茶盘"]),
-    ("Coffee", &["Espresso beans", "Drip bags", "Cold brew kit"]),
-    ("礼盒", &["中秋礼盒", "春节礼盒", "Corporate gift box"]),
-    ("Snacks", &["Almond cookies", "绿豆糕", "凤梨酥"]),
+/// Categories, their products and their price band in yuan. Prices follow the category (a box of 绿豆糕 is not
+/// 1,980 yuan): with one band of 20–2,000 yuan for everything, a tea shop's mean order came out at 3,000 yuan
+/// and Gamma-Gamma's spend scale at 5,000 yuan, correctly fitted to data no shop has.
+const CATEGORIES: &[(&str, &[&str], (i64, i64))] = &[
+    ("茶叶", &["西湖龙井", "碧螺春", "铁观音", "大红袍", "普洱", "白毫银针"], (68, 880)),
+    ("茶具", &["紫砂壶", "盖碗", "公道杯", "茶盘"], (45, 1280)),
+    ("Coffee", &["Espresso beans", "Drip bags", "Cold brew kit"], (39, 268)),
+    ("礼盒", &["中秋礼盒", "春节礼盒", "Corporate gift box"], (168, 988)),
+    ("Snacks", &["Almond cookies", "绿豆糕", "凤梨酥"], (12, 88)),
 ];
 
 const NOTES: &[(ActivityKind, &str)] = &[
@@ -47,13 +50,13 @@ pub async fn load(
     // 200 products across the categories.
     let mut drafts = Vec::new();
     for i in 0..200 {
-        let (cat, names) = CATEGORIES[i % CATEGORIES.len()];
+        let (cat, names, (low, high)) = CATEGORIES[i % CATEGORIES.len()];
         let name = names[(i / CATEGORIES.len()) % names.len()];
         let input = ProductInput {
             sku: Some(format!("SKU-{:04}", i + 1)),
             name: Some(format!("{name} #{}", i / (CATEGORIES.len() * names.len()) + 1)),
             category: Some(cat.to_string()),
-            list_price_minor: Some(rng.random_range(20..2000) * 100 + 80),
+            list_price_minor: Some(rng.random_range(low..=high) * 100),
             currency: Some("CNY".into()),
             active: Some(true),
             custom: Default::default(),

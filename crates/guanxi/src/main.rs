@@ -1,6 +1,7 @@
 //! The `guanxi` command: serve the CRM, migrate, create an admin, load demo data, check health.
 
 mod analyze;
+mod analyze_file;
 mod demo;
 mod demo_orders;
 mod export;
@@ -85,7 +86,8 @@ enum Command {
         url: String,
     },
     /// Compute customer metrics now: RFM, tiers, lifecycle stages, CLV, churn risk, clusters, cross-sell.
-    Analyze,
+    /// With --transactions, fit the purchase models to a CSV file instead (no database).
+    Analyze(AnalyzeArgs),
     /// Import contacts from a CSV or XLSX file (resumable: run it again after an interruption).
     Import(import::ImportArgs),
     /// Undo an import: remove the records it created, restore the ones it updated.
@@ -99,6 +101,20 @@ enum Command {
     Export(export::ExportArgs),
     /// Copy the SQLite database to FILE while the server runs (VACUUM INTO); use pg_dump for PostgreSQL.
     Backup { file: PathBuf },
+}
+
+#[derive(Args, Clone)]
+struct AnalyzeArgs {
+    /// Analyse this CSV file (columns customer_id, date, amount) instead of the database, and write nothing.
+    #[arg(long, value_name = "FILE.csv")]
+    transactions: Option<PathBuf>,
+    /// The day to analyse as of (YYYY-MM-DD; default today, or the file's last date). With --transactions,
+    /// purchases after it form a holdout period that checks the forecast.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<chrono::NaiveDate>,
+    /// Print the full result as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 fn db_config(args: &DbArgs) -> Result<DbConfig> {
@@ -193,9 +209,12 @@ async fn main() -> Result<()> {
             analyze::schedule(db.clone(), args.analyze_every_hours);
             serve(db, config, args.listen).await
         }
-        Command::Analyze => {
+        Command::Analyze(args) => {
+            if let Some(path) = &args.transactions {
+                return analyze::run_on_file(path, args.as_of, args.json);
+            }
             let db = open_db(&cli.db).await?;
-            let result = analyze::run_once(&db).await;
+            let result = analyze::run_once(&db, args.as_of, args.json).await;
             db.close().await;
             result
         }

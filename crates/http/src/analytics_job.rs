@@ -137,7 +137,7 @@ async fn analyse(
         (input.orders, input.data_from, input.data_to, input.contacts.len() as i64);
     let settings_owned = settings.clone();
     let now = guanxi_core::ids::now();
-    let computed = tokio::task::spawn_blocking(move || compute(input, &settings_owned, run_id, now))
+    let computed = tokio::task::spawn_blocking(move || compute(input, &settings_owned, run_id, now, clock))
         .await
         .map_err(|e| AnalysisError::Internal(e.to_string()))?;
     tracing::info!(elapsed_ms = clock.elapsed().as_millis() as u64, "analysis: models computed");
@@ -152,6 +152,7 @@ async fn analyse(
         }
         store::write_metrics(db, chunk, &batch).await?;
     }
+    tracing::info!(elapsed_ms = clock.elapsed().as_millis() as u64, "analysis: metrics written");
     Ok(ModelRun {
         id: run_id,
         started_at,
@@ -259,7 +260,15 @@ fn reason_json(r: &Reason) -> Value {
 }
 
 /// The CPU part of a run: every model, in order, each one allowed to fail for lack of data.
-fn compute(input: Input, settings: &AnalysisSettings, run_id: Uuid, now: DateTime<Utc>) -> Computed {
+fn compute(
+    input: Input,
+    settings: &AnalysisSettings,
+    run_id: Uuid,
+    now: DateTime<Utc>,
+    clock: std::time::Instant,
+) -> Computed {
+    // Each step's end is logged with the time since the run started: where a large run spends its time.
+    let step = |name: &str| tracing::info!(elapsed_ms = clock.elapsed().as_millis() as u64, "analysis: {name}");
     let n = input.contacts.len();
     let as_of = input.as_of;
     let history = OrderHistory::from_transactions(&input.transactions);
@@ -269,6 +278,7 @@ fn compute(input: Input, settings: &AnalysisSettings, run_id: Uuid, now: DateTim
 
     // RFM for every buyer.
     let rfm = if history.is_empty() { Vec::new() } else { rfm_scores(&history, as_of).unwrap_or_default() };
+    step("order history and RFM");
 
     // BG/NBD and Gamma-Gamma: P(alive), expected purchases and CLV.
     let mut p_alive: Vec<Option<f64>> = vec![None; n];
@@ -339,6 +349,8 @@ fn compute(input: Input, settings: &AnalysisSettings, run_id: Uuid, now: DateTim
         }
     }
 
+    step("purchase models and CLV");
+
     // Lifecycle stages, with the base's own median gap for one-order customers.
     let lifecycle_rules = LifecycleRules {
         fallback_gap_days: median_gap_days(&history).unwrap_or(90.0).max(1.0),
@@ -351,6 +363,8 @@ fn compute(input: Input, settings: &AnalysisSettings, run_id: Uuid, now: DateTim
     let inputs: Vec<TierInput<u32>> =
         rfm.iter().map(|r| TierInput::from_rfm(r, if use_clv { clv[r.customer as usize] } else { None })).collect();
     let tiers = assign_tiers(&inputs, &tier_rules).unwrap_or_default();
+
+    step("lifecycle and tiers");
 
     // Churn risk: trained on the past (no purchase in the window after a cut-off), applied to today.
     let mut churn: Vec<Option<(f64, Vec<Reason>)>> = vec![None; n];
@@ -382,6 +396,8 @@ fn compute(input: Input, settings: &AnalysisSettings, run_id: Uuid, now: DateTim
         }
     }
 
+    step("churn model");
+
     // Clusters.
     let mut cluster: Vec<Option<i64>> = vec![None; n];
     match cluster_customers(&rfm, &ClusterSettings::default()) {
@@ -398,6 +414,8 @@ fn compute(input: Input, settings: &AnalysisSettings, run_id: Uuid, now: DateTim
             models.insert("clusters".into(), model_error(e));
         }
     }
+
+    step("clusters");
 
     // Cross-sell.
     let product = |item: u32| match input.products.get(&item) {
@@ -444,6 +462,8 @@ fn compute(input: Input, settings: &AnalysisSettings, run_id: Uuid, now: DateTim
             models.insert("cross_sell".into(), model_error(e));
         }
     }
+
+    step("cross-sell");
 
     // One row per contact, and the changes since the previous run.
     let mut rfm_of: Vec<Option<usize>> = vec![None; n];
@@ -531,6 +551,7 @@ fn compute(input: Input, settings: &AnalysisSettings, run_id: Uuid, now: DateTim
             updated_at: now,
         });
     }
+    step("metrics assembled");
     let params = json!({
         "as_of": as_of,
         "time_unit": TimeUnit::Weeks,
