@@ -317,22 +317,5 @@ pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec
 
 /// Names of the companies among `ids` that the caller can see (exports show a contact's company by name).
 pub async fn visible_names(db: &Db, actor: &Actor, ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, String>> {
-    let mut out = std::collections::HashMap::new();
-    let mut ids = ids.to_vec();
-    ids.sort();
-    ids.dedup();
-    for chunk in ids.chunks(500) {
-        let mut sql = db.sql("SELECT c.id, c.name FROM companies c WHERE c.id IN (");
-        for (i, id) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(crate::sql::Arg::Uuid(*id));
-        }
-        sql.push(")");
-        crate::scope::push_visible(&mut sql, "c", actor);
-        let rows: Vec<(Uuid, String)> = db.fetch_all(sql).await?;
-        out.extend(rows);
-    }
-    Ok(out)
+    crate::scope::visible_names(db, actor, "companies", "name", ids).await
 }

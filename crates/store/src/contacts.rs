@@ -472,6 +472,11 @@ pub(crate) fn draft_of(c: &Contact) -> ContactDraft {
     }
 }
 
+/// Display names of the contacts among `ids` that `actor` may see.
+pub async fn visible_names(db: &Db, actor: &Actor, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
+    crate::scope::visible_names(db, actor, "contacts", "display_name", ids).await
+}
+
 /// Creates a contact.
 pub async fn create(db: &Db, actor: &Actor, d: &ContactDraft) -> Result<Contact> {
     let mut tx = db.begin().await?;

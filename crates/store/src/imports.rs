@@ -892,7 +892,9 @@ pub async fn undo(db: &Db, actor: &Actor, id: Uuid) -> Result<UndoSummary> {
             let before: Option<Contact> = snapshot.as_ref().and_then(|s| serde_json::from_value(s.0.clone()).ok());
             let restored = match before {
                 Some(c) => {
-                    crate::contacts::update_in_tx(&mut tx, actor, *rid, *version, &draft_of(&c)).await?.is_some()
+                    crate::contacts::update_in_tx(&mut tx, actor, *rid, *version, &crate::contacts::draft_of(&c))
+                        .await?
+                        .is_some()
                 }
                 None => false,
             };
@@ -965,29 +967,6 @@ async fn delete_created(tx: &mut Tx, actor: &Actor, ids: &[(Uuid, i64)]) -> Resu
         tx.execute(del).await?;
     }
     Ok(gone.len() as i64)
-}
-
-/// The draft that writes a contact back exactly as it was.
-fn draft_of(c: &Contact) -> ContactDraft {
-    ContactDraft {
-        family_name: c.family_name.clone(),
-        given_name: c.given_name.clone(),
-        display_name: c.display_name.clone(),
-        emails: c.emails.clone(),
-        phones: c.phones.clone(),
-        address: c.address.clone(),
-        company_id: c.company_id,
-        job_title: c.job_title.clone(),
-        gender: c.gender,
-        birthday: c.birthday,
-        preferred_language: c.preferred_language.clone(),
-        source: c.source,
-        source_detail: c.source_detail.clone(),
-        tags: c.tags.clone(),
-        owner_id: c.owner_id,
-        visibility: c.visibility,
-        custom: c.custom.clone(),
-    }
 }
 
 /// A saved column mapping.

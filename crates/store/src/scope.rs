@@ -71,3 +71,32 @@ pub fn push_visible_via_parent(sql: &mut Sql, alias: &str, actor: &Actor, has_co
     }
     sql.push(")");
 }
+
+/// `id → name` of the records of `table` among `ids` that `actor` may see, in one query per 500 ids (for lists that
+/// show the names of the records they point at).
+pub(crate) async fn visible_names(
+    db: &crate::Db,
+    actor: &Actor,
+    table: &str,
+    name_column: &str,
+    ids: &[uuid::Uuid],
+) -> crate::Result<std::collections::HashMap<uuid::Uuid, String>> {
+    let mut out = std::collections::HashMap::new();
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let mut sql = db.sql(&format!("SELECT r.id, r.{name_column} FROM {table} r WHERE r.id IN ("));
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(crate::sql::Arg::Uuid(*id));
+        }
+        sql.push(")");
+        push_visible(&mut sql, "r", actor);
+        let rows: Vec<(uuid::Uuid, String)> = db.fetch_all(sql).await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

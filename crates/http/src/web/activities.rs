@@ -35,28 +35,22 @@ const KINDS: [ActivityKind; 9] = [
     ActivityKind::WebVisit,
 ];
 
-/// Names of the contacts and companies a page of records points at (one lookup per distinct record).
+/// Names of the contacts and companies a page of records points at: one query for each kind. A record the
+/// caller cannot see (or a failed lookup) leaves its cell empty.
 async fn parent_names(
     state: &AppState,
     w: &WebUser,
     parents: impl Iterator<Item = (Option<Uuid>, Option<Uuid>)>,
 ) -> HashMap<Uuid, (String, String)> {
-    let mut out: HashMap<Uuid, (String, String)> = HashMap::new();
-    for (contact, company) in parents {
-        if let Some(c) = contact
-            && !out.contains_key(&c)
-        {
-            let name = ref_label(state, w, RefKind::Contact, Some(c)).await;
-            out.insert(c, (name, format!("/contacts/{c}")));
-        }
-        if let Some(c) = company
-            && !out.contains_key(&c)
-        {
-            let name = ref_label(state, w, RefKind::Company, Some(c)).await;
-            out.insert(c, (name, format!("/companies/{c}")));
-        }
-    }
-    out
+    let (contacts, companies): (Vec<_>, Vec<_>) = parents.unzip();
+    let contacts: Vec<Uuid> = contacts.into_iter().flatten().collect();
+    let companies: Vec<Uuid> = companies.into_iter().flatten().collect();
+    let db = &state.db;
+    let contact_names = guanxi_store::contacts::visible_names(db, &w.actor, &contacts).await.unwrap_or_default();
+    let company_names = guanxi_store::companies::visible_names(db, &w.actor, &companies).await.unwrap_or_default();
+    let contacts = contact_names.into_iter().map(|(id, name)| (id, (name, format!("/contacts/{id}"))));
+    let companies = company_names.into_iter().map(|(id, name)| (id, (name, format!("/companies/{id}"))));
+    contacts.chain(companies).collect()
 }
 
 fn parent_cell(contact: Option<Uuid>, company: Option<Uuid>, names: &HashMap<Uuid, (String, String)>) -> Cell {
