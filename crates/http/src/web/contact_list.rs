@@ -129,7 +129,7 @@ impl ListState {
 fn without_cursor(query: &str) -> String {
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        if !matches!(k.as_ref(), "cursor" | "bulk_done" | "view_saved") {
+        if !matches!(k.as_ref(), "cursor" | "bulk_done" | "view_saved" | "deleted") {
             ser.append_pair(&k, &v);
         }
     }
@@ -312,6 +312,7 @@ async fn render_list(state: &AppState, w: &WebUser, query: &str, overlay: Overla
         match k.as_ref() {
             "bulk_done" => notice = Some(locale.t1("bulk.done", &v)),
             "view_saved" => notice = Some(locale.t("views.saved").to_string()),
+            "deleted" => notice = Some(locale.t("delete.done").to_string()),
             _ => {}
         }
     }
