@@ -121,8 +121,6 @@ pub async fn list(
             locale.t("field.occurred_at"),
             locale.t("field.owner"),
         ],
-        // The activity list is the timeline of everything; it says so when empty.
-        empty: locale.t("timeline.empty"),
         ..listed
     };
     Ok(render(StatusCode::OK, &page))
