@@ -303,3 +303,28 @@ web_test!(another_teams_private_records_cannot_be_deleted_or_even_asked_about, |
     assert_eq!(r.status(), 403);
     assert!(owner.html(&format!("/companies/{company}")).await.contains("私密公司"));
 });
+
+web_test!(the_contact_list_filters_by_owner_days_and_custom_fields, |app: &TestApp| async move {
+    let b = admin(app, EN).await;
+    field(app, ObjectType::Contact, "level", CustomFieldKind::SingleSelect, &["gold", "silver"], false).await;
+    field(app, ObjectType::Contact, "langs", CustomFieldKind::MultiSelect, &["zh", "en"], false).await;
+    create_contact(&b, &[("display_name", "Gold Zh"), ("custom_level", "gold"), ("custom_langs", "zh")]).await;
+    create_contact(&b, &[("display_name", "Silver En"), ("custom_level", "silver"), ("custom_langs", "en")]).await;
+    let list = b.html("/contacts").await;
+    assert!(list.contains("<select id=\"f-cf_level\" name=\"cf_level\""), "{list}");
+    assert!(list.contains("<select id=\"f-owner\" name=\"owner\"") && list.contains("id=\"f-updated_from\""));
+    let gold = b.html("/contacts?cf_level=gold").await;
+    assert!(gold.contains("Gold Zh") && !gold.contains("Silver En"), "{gold}");
+    let en = b.html("/contacts?cf_langs=en").await;
+    assert!(en.contains("Silver En") && !en.contains("Gold Zh"));
+    assert!(en.contains("filter=custom.langs%3Ahas_tag%3Aen"), "the export link carries the condition");
+    let later = b.html("/contacts?updated_from=2999-01-01").await;
+    assert!(!later.contains("Gold Zh") && later.contains("0 contacts"), "{later}");
+    let today = chrono::Utc::now().date_naive().to_string();
+    let mine = b.html(&format!("/contacts?owner=me&updated_to={today}&updated_from=2000-01-01")).await;
+    assert!(mine.contains("Gold Zh") && mine.contains("Silver En"), "{mine}");
+    // A bad value is explained above the list, not an error page.
+    let r = b.get("/contacts?owner=nobody").await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("role=\"alert\""));
+});
