@@ -2,6 +2,7 @@
 // - Global search typeahead (ARIA combobox; arrow keys, Enter, Escape).
 // - Inline field editing: focus the input of the field being edited, Escape closes it.
 // - The company of a contact: matching companies offered while typing.
+// - Forms being sent show it and are not sent twice.
 // The script holds no words of its own: every text comes from the server in the user's language.
 (function () {
   "use strict";
@@ -135,6 +136,23 @@
     });
   }
 
+  // Progress: a form being sent is marked busy (the cursor and its buttons say so), and a second click does not
+  // post it again while the server works (a bulk change or a delete can take a moment). Coming back to the page
+  // from the history clears the mark.
+  function markBusy(e) {
+    var form = e.target;
+    if (!form || form.tagName !== "FORM" || e.defaultPrevented) return;
+    if (form.getAttribute("aria-busy") === "true" && form.method.toLowerCase() === "post") {
+      e.preventDefault();
+      return;
+    }
+    form.setAttribute("aria-busy", "true");
+  }
+
+  function clearBusy() {
+    document.querySelectorAll('form[aria-busy="true"]').forEach(function (f) { f.removeAttribute("aria-busy"); });
+  }
+
   function focusEditedField() {
     var form = null;
     if (location.hash.indexOf("#edit-") === 0) form = document.getElementById(location.hash.slice(1));
@@ -163,5 +181,7 @@
     focusEditedField();
     window.addEventListener("hashchange", focusEditedField);
     document.addEventListener("keydown", closeOnEscape);
+    document.addEventListener("submit", markBusy);
+    window.addEventListener("pageshow", clearBusy);
   });
 })();
