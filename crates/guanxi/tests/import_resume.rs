@@ -2,21 +2,29 @@
 //! import with every row stored exactly once; then `guanxi undo-import` removes them all. On SQLite and
 //! PostgreSQL.
 //!
-//! 10,000 rows: a debug build imports about 1,000 rows a second (validation, phone parsing and search tokens
-//! are unoptimised there), so 100,000 rows would take minutes; the release build is what the lead benchmarks.
+//! 100,000 rows on SQLite, as the import issue asks of CI: a debug build imports about 1,500 rows a second
+//! (validation, phone parsing and search tokens are unoptimised there), so this is the slowest test of the suite.
+//! 20,000 on PostgreSQL, where the same debug build took about three times as long per row on a busy machine; the
+//! code path is the same. The release build's speed is in docs/benchmarks.md.
 
 use guanxi_store::testing::{TestBackend, TestDb};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ROWS: usize = 10_000;
+/// Rows of the file per backend.
+fn rows(backend: TestBackend) -> usize {
+    match backend {
+        TestBackend::Sqlite => 100_000,
+        TestBackend::Postgres => 20_000,
+    }
+}
 
-fn write_csv(path: &std::path::Path) {
+fn write_csv(path: &std::path::Path, rows: usize) {
     use std::io::Write;
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     writeln!(f, "外部编号,姓,名,邮箱,手机,职位,省,市,区,地址,邮编,生日,性别,来源,标签").unwrap();
     let family = ["张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴"];
-    for i in 0..ROWS {
+    for i in 0..rows {
         writeln!(
             f,
             "X{i},{},伟{i},user{i}@example.com,139{i:08},经理,广东,广州,天河区,\"路 {i} 号, 3 楼\",510000,1990-0{}-1{},{},展会,vip;g{}",
@@ -45,7 +53,8 @@ async fn killed_import_resumes_without_loss_or_duplicates(backend: TestBackend) 
     let url = t.url();
     let dir = guanxi_store::testing::TempDir::new("guanxi-import-test");
     let file = dir.0.join("contacts.csv");
-    write_csv(&file);
+    let rows = rows(backend);
+    write_csv(&file, rows);
     let out = guanxi(&url)
         .args(["create-admin", "--email", "admin@example.com", "--password", "correct horse battery"])
         .output()
@@ -73,7 +82,7 @@ async fn killed_import_resumes_without_loss_or_duplicates(backend: TestBackend) 
     child.wait().unwrap();
     let at_kill = scalar(&t.db, "SELECT COUNT(*) FROM contacts").await;
     let checkpoint = scalar(&t.db, "SELECT rows_done FROM import_jobs").await;
-    assert!(at_kill < ROWS as i64, "killed too late to test anything");
+    assert!(at_kill < rows as i64, "killed too late to test anything");
     assert_eq!(at_kill, checkpoint, "stored rows and the checkpoint are committed together");
 
     // Second run: the same command resumes and finishes.
@@ -81,17 +90,17 @@ async fn killed_import_resumes_without_loss_or_duplicates(backend: TestBackend) 
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("resuming import"), "{stderr}");
-    assert_eq!(scalar(&t.db, "SELECT COUNT(*) FROM contacts").await, ROWS as i64);
-    assert_eq!(scalar(&t.db, "SELECT COUNT(DISTINCT primary_email) FROM contacts").await, ROWS as i64);
-    assert_eq!(scalar(&t.db, "SELECT COUNT(*) FROM external_ids").await, ROWS as i64);
+    assert_eq!(scalar(&t.db, "SELECT COUNT(*) FROM contacts").await, rows as i64);
+    assert_eq!(scalar(&t.db, "SELECT COUNT(DISTINCT primary_email) FROM contacts").await, rows as i64);
+    assert_eq!(scalar(&t.db, "SELECT COUNT(*) FROM external_ids").await, rows as i64);
     assert_eq!(scalar(&t.db, "SELECT COUNT(*) FROM import_jobs").await, 1);
-    assert_eq!(scalar(&t.db, "SELECT rows_created FROM import_jobs").await, ROWS as i64);
+    assert_eq!(scalar(&t.db, "SELECT rows_created FROM import_jobs").await, rows as i64);
     assert_eq!(scalar(&t.db, "SELECT rows_failed FROM import_jobs").await, 0);
 
     // A third run finds the import finished and changes nothing.
     let out = guanxi(&url).args(["import", file.to_str().unwrap()]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("already imported"));
-    assert_eq!(scalar(&t.db, "SELECT COUNT(*) FROM contacts").await, ROWS as i64);
+    assert_eq!(scalar(&t.db, "SELECT COUNT(*) FROM contacts").await, rows as i64);
 
     // Undo removes every row it created, with their points and tags.
     let (id,): (uuid::Uuid,) = t.db.fetch_optional(t.db.sql("SELECT id FROM import_jobs")).await.unwrap().unwrap();
