@@ -373,6 +373,25 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Where every mapped field comes from, also when a row leaves its cell empty (a required field's error then
+    /// still names its column). Paths are those of the record inputs; a line's fields have no `lines/i/` prefix.
+    fn origins(&self) -> Origins {
+        let mut o = Origins::default();
+        for (_, header, field) in &self.columns {
+            let path = match field {
+                Field::Custom(d) => format!("custom/{}", d.key),
+                Field::Builtin(t) => match *t {
+                    "list_price" => "list_price_minor".to_string(),
+                    "line.unit_price" => "unit_price_minor".to_string(),
+                    "line.discount" => "discount_minor".to_string(),
+                    t => t.strip_prefix("line.").unwrap_or(t).replace('.', "/"),
+                },
+            };
+            o.add(&path, header);
+        }
+        o
+    }
+
     /// Whether a column fills `target`.
     pub fn has(&self, target: &str) -> bool {
         self.columns.iter().any(|(_, _, f)| matches!(f, Field::Builtin(t) if *t == target))
@@ -556,7 +575,7 @@ fn contact_ref(row: &Row, plan: &Plan, prefix: &str, errors: &mut Vec<RowError>)
 pub fn company_from_row(row: &Row, plan: &Plan) -> (CompanyRow, Vec<RowError>) {
     let mut input = CompanyInput::default();
     let mut out =
-        CompanyRow { line: row.line, input: CompanyInput::default(), external_id: None, origins: Origins::default() };
+        CompanyRow { line: row.line, input: CompanyInput::default(), external_id: None, origins: plan.origins() };
     let mut errors = Vec::new();
     for (header, field, v) in cells(row, plan) {
         match field {
@@ -731,7 +750,7 @@ fn read_money(
 /// Reads a product row. Prices in major units (`list_price`) are converted with the row's currency.
 pub fn product_from_row(row: &Row, plan: &Plan) -> (ProductRow, Vec<RowError>) {
     let mut input = ProductInput::default();
-    let mut origins = Origins::default();
+    let mut origins = plan.origins();
     let mut errors = Vec::new();
     let mut money: PendingMoney = Vec::new();
     let mut currency = None;
@@ -822,7 +841,7 @@ pub fn order_line_from_row(row: &Row, plan: &Plan) -> (OrderLineRow, Vec<RowErro
         unit_price_minor: None,
         discount_minor: None,
         custom: Map::new(),
-        origins: Origins::default(),
+        origins: plan.origins(),
     };
     let mut money: PendingMoney = Vec::new();
     for (header, field, v) in cells(row, plan) {
@@ -941,7 +960,7 @@ pub fn activity_from_row(row: &Row, plan: &Plan) -> (ActivityRow, Vec<RowError>)
         body: None,
         contact,
         company: CompanyRef::default(),
-        origins: Origins::default(),
+        origins: plan.origins(),
     };
     for (header, field, v) in cells(row, plan) {
         let Field::Builtin(t) = field else { continue };
