@@ -158,7 +158,8 @@ pub static COMPANY_SPEC: Spec = Spec {
             ],
         ),
     ],
-    required: &[&["name"]],
+    // A file that only updates (matched on id or domain) need not repeat names; rows that create need one.
+    required: &[],
 };
 
 pub static PRODUCT_SPEC: Spec = Spec {
@@ -207,7 +208,8 @@ pub static PRODUCT_SPEC: Spec = Spec {
             ],
         ),
     ],
-    required: &[&["sku"], &["name"]],
+    // The SKU finds the product; a price list that only updates need not repeat names.
+    required: &[&["sku"]],
 };
 
 const CUSTOMER_KEYS: &[&str] = &["customer.email", "customer.phone", "customer.external_id", "contact_id"];

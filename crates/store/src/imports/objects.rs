@@ -716,7 +716,9 @@ pub(super) async fn stage_orders(
             Ok(d) if own.is_empty() => ready.push((read, d)),
             Ok(_) => failed += reject_order(&read.lines, own, errors),
             Err(e) => {
-                own.extend(e.errors.into_iter().map(|f| read.place(f)));
+                // A line already reported (an unknown product) is not reported again for what that left empty.
+                let reported: HashSet<u64> = own.iter().map(|x| x.line).collect();
+                own.extend(e.errors.into_iter().map(|f| read.place(f)).filter(|x| !reported.contains(&x.line)));
                 failed += reject_order(&read.lines, own, errors);
             }
         }
