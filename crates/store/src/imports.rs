@@ -185,7 +185,9 @@ pub struct ImportJob {
     pub status: JobStatus,
     /// Data rows processed so far (the checkpoint).
     pub rows_done: i64,
+    /// Rows stored as new records (for orders: the rows, i.e. lines, of the orders created).
     pub rows_created: i64,
+    /// Rows that updated a matching record (for orders: the lines of the orders replaced).
     pub rows_updated: i64,
     /// Rows rejected, each with its errors in `GET /api/v1/imports/{id}/errors`.
     pub rows_failed: i64,
