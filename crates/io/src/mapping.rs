@@ -115,11 +115,17 @@ pub struct Spec {
     /// Header spellings (compared after [`fold_header`]) for each target.
     pub aliases: &'static [(&'static str, &'static [&'static str])],
     /// Per export format: headers only that format writes (to recognise it), then its exact headers.
-    pub presets: &'static [(Preset, &'static [&'static str], &'static [(&'static str, &'static str)])],
+    pub presets: &'static [PresetTable],
     /// Groups of targets of which a mapping must fill at least one each (`[["ordered_at"], ["customer.email",
     /// "customer.phone", …]]`).
     pub required: &'static [&'static [&'static str]],
 }
+
+/// A column a mapping reads, as `(position, header, field)`.
+pub type Column = (usize, String, Field);
+
+/// What is wrong with a mapping: `(header, message)` pairs.
+pub type MappingErrors = Vec<(String, String)>;
 
 /// A column a mapping reads: its position, its header and the field it fills.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,7 +142,7 @@ pub fn check_columns(
     mapping: &Mapping,
     headers: &[String],
     defs: &[CustomFieldDef],
-) -> Result<Vec<(usize, String, Field)>, Vec<(String, String)>> {
+) -> Result<Vec<Column>, MappingErrors> {
     let mut errors = Vec::new();
     let mut columns = Vec::new();
     let mut used: Vec<&str> = Vec::new();
@@ -371,7 +377,8 @@ const ALIASES: &[(&str, &[&str])] = &[
 ];
 
 /// Exact headers of the three CRMs' contact exports, checked before the general aliases.
-type PresetTable = (Preset, &'static [&'static str], &'static [(&'static str, &'static str)]);
+/// A CRM's export: headers only it writes (to recognise it), then its exact headers and their targets.
+pub type PresetTable = (Preset, &'static [&'static str], &'static [(&'static str, &'static str)]);
 const PRESETS: &[PresetTable] = &[
     (
         Preset::Zoho,

@@ -368,7 +368,7 @@ pub fn default_utc_offset(region: Region) -> i32 {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub object: ImportObject,
-    columns: Vec<(usize, String, Field)>,
+    columns: Vec<crate::mapping::Column>,
     date_order: DayMonthOrder,
     utc_offset_minutes: i32,
     region: Region,
