@@ -533,6 +533,24 @@ fn cells<'a>(row: &'a Row, plan: &'a Plan) -> impl Iterator<Item = (&'a str, &'a
     })
 }
 
+/// A custom field's cell into `custom`, or an error naming its column.
+fn read_custom(
+    row: &Row,
+    plan: &Plan,
+    header: &str,
+    def: &CustomFieldDef,
+    v: &str,
+    custom: &mut Map<String, Value>,
+    errors: &mut Vec<RowError>,
+) {
+    match custom_value(def, v, plan.date_order) {
+        Ok(val) => {
+            custom.insert(def.key.clone(), val);
+        }
+        Err(m) => errors.push(err(row, header, "invalid_value", m)),
+    }
+}
+
 fn err(row: &Row, header: &str, code: &str, message: String) -> RowError {
     RowError::new(row.line, Some(header), code, message)
 }
@@ -581,13 +599,7 @@ pub fn company_from_row(row: &Row, plan: &Plan) -> (CompanyRow, Vec<RowError>) {
     let mut errors = Vec::new();
     for (header, field, v) in cells(row, plan) {
         match field {
-            Field::Custom(def) => match custom_value(def, v, plan.date_order) {
-                Ok(val) => {
-                    out.origins.add(&format!("custom/{}", def.key), header);
-                    input.custom.insert(def.key.clone(), val);
-                }
-                Err(m) => errors.push(err(row, header, "invalid_value", m)),
-            },
+            Field::Custom(def) => read_custom(row, plan, header, def, v, &mut input.custom, &mut errors),
             Field::Builtin(t) => match *t {
                 "external_id" => out.external_id = Some(v.to_string()),
                 "name" => {
@@ -758,13 +770,7 @@ pub fn product_from_row(row: &Row, plan: &Plan) -> (ProductRow, Vec<RowError>) {
     let mut currency = None;
     for (header, field, v) in cells(row, plan) {
         match field {
-            Field::Custom(def) => match custom_value(def, v, plan.date_order) {
-                Ok(val) => {
-                    origins.add(&format!("custom/{}", def.key), header);
-                    input.custom.insert(def.key.clone(), val);
-                }
-                Err(m) => errors.push(err(row, header, "invalid_value", m)),
-            },
+            Field::Custom(def) => read_custom(row, plan, header, def, v, &mut input.custom, &mut errors),
             Field::Builtin(t) => match *t {
                 "sku" => {
                     input.sku = Some(v.to_string());
@@ -848,13 +854,7 @@ pub fn order_line_from_row(row: &Row, plan: &Plan) -> (OrderLineRow, Vec<RowErro
     let mut money: PendingMoney = Vec::new();
     for (header, field, v) in cells(row, plan) {
         match field {
-            Field::Custom(def) => match custom_value(def, v, plan.date_order) {
-                Ok(val) => {
-                    out.origins.add(&format!("custom/{}", def.key), header);
-                    out.custom.insert(def.key.clone(), val);
-                }
-                Err(m) => errors.push(err(row, header, "invalid_value", m)),
-            },
+            Field::Custom(def) => read_custom(row, plan, header, def, v, &mut out.custom, &mut errors),
             Field::Builtin(t) => match *t {
                 "number" => {
                     out.number = Some(v.to_string());

@@ -589,6 +589,11 @@ fn keys_of(key: MatchKey, row: &FileContact, draft: &ContactDraft) -> Vec<String
     }
 }
 
+/// The error of a row that matches a record the caller may see but not change.
+pub(crate) fn not_changeable(line: u64, noun: &str, id: Uuid) -> RowError {
+    RowError::new(line, None, "forbidden", format!("{noun} {id} matches but you may not change it"))
+}
+
 /// Validation errors of a contact as row errors, each placed at the column its field came from.
 pub fn row_errors(row: &FileContact, errs: ValidationErrors) -> Vec<RowError> {
     errs.errors
@@ -771,12 +776,7 @@ async fn stage_contacts(
                 }
                 None => {
                     failed += 1;
-                    errors.push(RowError::new(
-                        row.line,
-                        None,
-                        "forbidden",
-                        format!("contact {id} matches but you may not change it"),
-                    ));
+                    errors.push(not_changeable(row.line, "contact", id));
                 }
             }
         }

@@ -4,7 +4,8 @@
 //! rules are the same.
 
 use super::{
-    BatchContext, Later, MatchKey, OrderGroup, Policy, Read, Staged, UndoEntry, write_external_ids, write_undo,
+    BatchContext, Later, MatchKey, OrderGroup, Policy, Read, Staged, UndoEntry, not_changeable, write_external_ids,
+    write_undo,
 };
 use crate::activities::check_parents;
 use crate::db::Tx;
@@ -293,8 +294,7 @@ pub(super) async fn stage_companies(
                 }
                 None => {
                     failed += 1;
-                    let m = format!("company {id} matches but you may not change it");
-                    errors.push(RowError::new(row.line, None, "forbidden", m));
+                    errors.push(not_changeable(row.line, "company", id));
                 }
             }
         }
@@ -753,12 +753,7 @@ pub(super) async fn stage_orders(
                 let cur = match crate::orders::get(db, b.actor, id).await {
                     Ok(o) => o,
                     Err(StoreError::NotFound) => {
-                        let e = RowError::new(
-                            read.first().line,
-                            None,
-                            "forbidden",
-                            format!("order {id} matches but you may not change it"),
-                        );
+                        let e = not_changeable(read.first().line, "order", id);
                         failed += reject_order(&read.lines, vec![e], errors);
                         continue;
                     }
@@ -782,12 +777,7 @@ pub(super) async fn stage_orders(
                         undo.push((id, "updated", after.version, serde_json::to_string(&cur).ok()));
                     }
                     None => {
-                        let e = RowError::new(
-                            read.first().line,
-                            None,
-                            "forbidden",
-                            format!("order {id} matches but you may not change it"),
-                        );
+                        let e = not_changeable(read.first().line, "order", id);
                         failed += reject_order(&read.lines, vec![e], errors);
                     }
                 }
@@ -906,12 +896,7 @@ pub(super) async fn stage_activities(
                     Ok(a) => a,
                     Err(StoreError::NotFound) => {
                         failed += 1;
-                        errors.push(RowError::new(
-                            row.line,
-                            None,
-                            "forbidden",
-                            format!("activity {id} matches but you may not change it"),
-                        ));
+                        errors.push(not_changeable(row.line, "activity", id));
                         continue;
                     }
                     Err(e) => return Err(e),
@@ -944,12 +929,7 @@ pub(super) async fn stage_activities(
                     }
                     None => {
                         failed += 1;
-                        errors.push(RowError::new(
-                            row.line,
-                            None,
-                            "forbidden",
-                            format!("activity {id} matches but you may not change it"),
-                        ));
+                        errors.push(not_changeable(row.line, "activity", id));
                     }
                 }
             }
