@@ -49,7 +49,24 @@ before(async () => {
     display_name: "Private Pat",
     visibility: "private",
   });
-  seeded = { zhang, secret, phoneSuffix: `0${suffix}` };
+  // Custom fields of contacts (not required, so the other tests' forms stay valid): a web address and a
+  // multiple choice, with keys of this run.
+  const site = await api("POST", "/api/v1/custom-fields", admin, {
+    object: "contact",
+    key: `site_${suffix}`,
+    label: `官网 ${suffix}`,
+    kind: "url",
+  });
+  const channels = await api("POST", "/api/v1/custom-fields", admin, {
+    object: "contact",
+    key: `channels_${suffix}`,
+    label: `渠道 ${suffix}`,
+    kind: "multi_select",
+    options: ["微信", "电话", "邮件"],
+  });
+  const company = await api("POST", "/api/v1/companies", admin, { name: `待删除贸易 ${suffix}` });
+  const harbor = await api("POST", "/api/v1/companies", admin, { name: `海港茶业 ${suffix}` });
+  seeded = { zhang, secret, phoneSuffix: `0${suffix}`, site: site.key, channels: channels.key, company, harbor, suffix };
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     headless: true,
@@ -265,4 +282,61 @@ test("bulk-tags two contacts from the list", async () => {
   await page.fill("#view-name", tag);
   await Promise.all([page.waitForURL(/view_saved=1/), page.click(".save-view button[type=submit]")]);
   assert.equal(await page.textContent(".views a[aria-current=page]"), tag);
+});
+
+test("edits custom fields on the contact page: an error at the field, then saved", async () => {
+  const page = await newPage({ width: 375 });
+  await login(page);
+  await page.goto(`${BASE}/contacts/${seeded.zhang.id}`);
+  const site = `custom_${seeded.site}`;
+  await page.click(`#field-${site} .edit-link`);
+  assert.ok(await page.locator(`#input-${site}`).evaluate((el) => el === document.activeElement), "input focused");
+  await page.fill(`#input-${site}`, "官网地址");
+  await page.click(`#edit-${site} button[type=submit]`);
+  await page.locator(`#error-${site}`).waitFor();
+  assert.equal(await page.getAttribute(`#input-${site}`, "aria-invalid"), "true");
+  assert.equal(await page.textContent(`#error-${site}`), "类型不正确");
+  assert.equal(await page.inputValue(`#input-${site}`), "官网地址", "the typed value is kept");
+  await page.fill(`#input-${site}`, "https://zhangwei.example.cn");
+  await Promise.all([page.waitForURL(/saved=1/), page.click(`#edit-${site} button[type=submit]`)]);
+  assert.equal(await page.textContent(`#field-${site} .value a`), "https://zhangwei.example.cn");
+  // A multiple choice is a checkbox per option.
+  const channels = `custom_${seeded.channels}`;
+  await page.click(`#field-${channels} .edit-link`);
+  await page.check(`#edit-${channels} label:has-text("微信")`);
+  await page.check(`#edit-${channels} label:has-text("邮件")`);
+  await Promise.all([page.waitForURL(/saved=1/), page.click(`#edit-${channels} button[type=submit]`)]);
+  assert.equal((await page.textContent(`#field-${channels} .value`)).trim(), "微信、邮件");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+});
+
+test("chooses a contact's company on its page with the typeahead", async () => {
+  const page = await newPage();
+  await login(page);
+  await page.goto(`${BASE}/contacts/${seeded.zhang.id}`);
+  await page.click("#field-company .edit-link");
+  await page.fill("#company-q", `海港茶业 ${seeded.suffix}`);
+  await page.locator(`#input-company option[value="${seeded.harbor.id}"]`).waitFor({ state: "attached" });
+  assert.equal(await page.inputValue("#input-company"), seeded.harbor.id, "the first match is chosen");
+  await Promise.all([page.waitForURL(/saved=1/), page.click("#edit-company button.primary")]);
+  assert.equal(await page.textContent("#field-company .value a"), `海港茶业 ${seeded.suffix}`);
+  assert.equal(await page.getAttribute("#field-company .value a", "href"), `/companies/${seeded.harbor.id}`);
+});
+
+test("deletes a company after confirming", async () => {
+  const page = await newPage({ width: 375 });
+  await login(page);
+  const url = `${BASE}/companies/${seeded.company.id}`;
+  await page.goto(url);
+  // Cancel first: nothing happens.
+  await page.click(`.head-actions a[href="/companies/${seeded.company.id}/delete"]`);
+  assert.equal(await page.textContent("#delete-h"), `删除“待删除贸易 ${seeded.suffix}”？`);
+  assert.match(await page.textContent("#delete-consequence"), /其联系人和订单会保留/);
+  await Promise.all([page.waitForURL(url), page.click("section.card form a")]);
+  await page.click(`.head-actions a[href="/companies/${seeded.company.id}/delete"]`);
+  await Promise.all([page.waitForURL(/\/companies\?deleted=1$/), page.click("#delete-confirm")]);
+  assert.equal(await page.textContent("#list-notice"), "已删除。");
+  const resp = await page.goto(url);
+  assert.equal(resp.status(), 404);
 });

@@ -145,6 +145,11 @@ fn app_config(db: &DbArgs, serve: &ServeArgs) -> Result<AppConfig> {
 async fn serve(db: Db, config: AppConfig, listen: SocketAddr) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("Guanxi listening on http://{}", listener.local_addr()?);
+    // Imports whose process was killed would otherwise show "running" for ever.
+    let ended = guanxi_store::imports::end_interrupted(&db, chrono::Duration::minutes(10)).await?;
+    if ended > 0 {
+        tracing::warn!(imports = ended, "imports interrupted by a stop were marked failed (rerun to resume)");
+    }
     let state = AppState::new(db.clone(), config);
     guanxi_http::serve(listener, state, shutdown_signal()).await?;
     db.close().await;

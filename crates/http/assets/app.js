@@ -1,6 +1,8 @@
 // Guanxi web UI: small enhancements on top of pages that work without JavaScript.
 // - Global search typeahead (ARIA combobox; arrow keys, Enter, Escape).
 // - Inline field editing: focus the input of the field being edited, Escape closes it.
+// - The company of a contact: matching companies offered while typing.
+// - Forms being sent show it and are not sent twice.
 // The script holds no words of its own: every text comes from the server in the user's language.
 (function () {
   "use strict";
@@ -93,6 +95,64 @@
     input.addEventListener("blur", function () { setTimeout(close, 150); });
   }
 
+  // The company field of a contact: while the user types a name, the select below offers the companies the
+  // search finds (the first one chosen). Without this script the search button reloads the page with them.
+  function companyPicker(input) {
+    var select = document.getElementById(input.getAttribute("aria-controls"));
+    var url = input.getAttribute("data-company-suggest");
+    if (!select || !url) return;
+    var timer = null, seq = 0;
+
+    function offer(items) {
+      // Keep "no company" and the company chosen now; replace earlier matches.
+      Array.prototype.slice.call(select.options).forEach(function (o, i) {
+        if (i > 0 && !o.defaultSelected) o.remove();
+      });
+      var first = null;
+      items.forEach(function (it) {
+        if (it.kind !== "company") return;
+        var id = it.url.slice("/companies/".length);
+        if (select.querySelector('option[value="' + id + '"]')) return;
+        var o = document.createElement("option");
+        o.value = id;
+        o.textContent = it.detail ? it.label + " · " + it.detail : it.label;
+        select.appendChild(o);
+        if (!first) first = o;
+      });
+      if (first) first.selected = true;
+    }
+
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var q = input.value.trim();
+        if (!q) return;
+        var mine = ++seq;
+        fetch(url + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (data) { if (data && mine === seq) offer(data.items || []); })
+          .catch(function () { /* the search button still works */ });
+      }, 150);
+    });
+  }
+
+  // Progress: a form being sent is marked busy (the cursor and its buttons say so), and a second click does not
+  // post it again while the server works (a bulk change or a delete can take a moment). Coming back to the page
+  // from the history clears the mark.
+  function markBusy(e) {
+    var form = e.target;
+    if (!form || form.tagName !== "FORM" || e.defaultPrevented) return;
+    if (form.getAttribute("aria-busy") === "true" && form.method.toLowerCase() === "post") {
+      e.preventDefault();
+      return;
+    }
+    form.setAttribute("aria-busy", "true");
+  }
+
+  function clearBusy() {
+    document.querySelectorAll('form[aria-busy="true"]').forEach(function (f) { f.removeAttribute("aria-busy"); });
+  }
+
   function focusEditedField() {
     var form = null;
     if (location.hash.indexOf("#edit-") === 0) form = document.getElementById(location.hash.slice(1));
@@ -117,8 +177,11 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("input[data-suggest]").forEach(typeahead);
+    document.querySelectorAll("input[data-company-suggest]").forEach(companyPicker);
     focusEditedField();
     window.addEventListener("hashchange", focusEditedField);
     document.addEventListener("keydown", closeOnEscape);
+    document.addEventListener("submit", markBusy);
+    window.addEventListener("pageshow", clearBusy);
   });
 })();

@@ -392,22 +392,30 @@ fn conflict(field: &str, message: &str) -> StoreError {
     StoreError::Invalid(ValidationErrors::from(FieldError::new(field, "invalid_state", message)))
 }
 
-/// Takes a queued job for running ([`find_or_create`] queues a job each time it is asked for). A job cancelled
-/// meanwhile stays cancelled.
-pub async fn claim(db: &Db, id: Uuid) -> Result<ImportJob> {
+/// Takes a queued job for running ([`find_or_create`] queues a job each time it is asked for): the job and
+/// `true` when this caller now runs it. A job cancelled meanwhile ends cancelled; one that another runner
+/// claimed first, or that has finished, is only read.
+pub async fn claim(db: &Db, id: Uuid) -> Result<(ImportJob, bool)> {
     let now = guanxi_core::ids::now();
-    let mut sql = db.sql("UPDATE import_jobs SET status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE 'running' END, rows_at_start = rows_done, started_at = ");
+    let mut tx = db.begin().await?;
+    let mut sql = tx.sql("UPDATE import_jobs SET status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE 'running' END, rows_at_start = rows_done, started_at = ");
     sql.bind(Arg::Ts(now)).push(", updated_at = ").bind(Arg::Ts(now));
     sql.push(", error = NULL, finished_at = NULL WHERE id = ").bind(Arg::Uuid(id));
     sql.push(" AND status IN ('queued', 'cancelling')");
-    db.execute(sql).await?;
-    let sql = {
-        let mut s = db.sql(&format!("SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = "));
-        s.bind(Arg::Uuid(id));
-        s
-    };
+    // The row as this statement left it. Read again afterwards, a cancel landing in between would show
+    // `cancelling` to a runner that then never runs the batch that turns it into `cancelled`.
+    sql.push(&format!(" RETURNING {JOB_COLUMNS}"));
+    let claimed: Option<JobRow> = tx.fetch_optional(sql).await?;
+    tx.commit().await?;
+    if let Some(row) = claimed {
+        let job = row.into_job();
+        let running = job.status == JobStatus::Running;
+        return Ok((job, running));
+    }
+    let mut sql = db.sql(&format!("SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = "));
+    sql.bind(Arg::Uuid(id));
     let row: Option<JobRow> = db.fetch_optional(sql).await?;
-    row.map(JobRow::into_job).ok_or(StoreError::NotFound)
+    Ok((row.map(JobRow::into_job).ok_or(StoreError::NotFound)?, false))
 }
 
 /// Ends a run: `done`, `cancelled` or `failed` with its reason.
@@ -420,6 +428,23 @@ pub async fn finish(db: &Db, id: Uuid, status: JobStatus, error: Option<&str>) -
     db.execute(sql).await?;
     Ok(())
 }
+
+/// Ends jobs whose runner is gone: a job still `running` or `cancelling` with no batch committed for `idle`
+/// (a runner advances `updated_at` with every batch) belonged to a process that stopped. A cancelling one ends
+/// cancelled, a running one failed, saying how to resume (the same file again continues from its checkpoint).
+/// Run at server start; `idle` keeps it off jobs that another live instance is running.
+pub async fn end_interrupted(db: &Db, idle: chrono::Duration) -> Result<u64> {
+    let now = guanxi_core::ids::now();
+    let mut sql = db.sql("UPDATE import_jobs SET status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE 'failed' END, error = CASE WHEN status = 'cancelling' THEN NULL ELSE ");
+    sql.bind(Arg::Text(INTERRUPTED.into())).push(" END, finished_at = ").bind(Arg::Ts(now));
+    sql.push(", updated_at = ").bind(Arg::Ts(now));
+    sql.push(" WHERE status IN ('running', 'cancelling') AND updated_at < ").bind(Arg::Ts(now - idle));
+    db.execute(sql).await
+}
+
+/// Why [`end_interrupted`] failed a job.
+pub const INTERRUPTED: &str =
+    "interrupted: the process running this import stopped; import the same file again to continue where it stopped";
 
 /// The status of a job as stored (a runner checks it between batches for cancellation).
 pub async fn status(db: &Db, id: Uuid) -> Result<JobStatus> {
@@ -1164,8 +1189,8 @@ pub async fn run(
     run: ImportRun,
     mut on_progress: impl FnMut(&Progress) + Send,
 ) -> Result<ImportJob> {
-    let job = claim(db, job_id).await?;
-    if job.status != JobStatus::Running {
+    let (job, claimed) = claim(db, job_id).await?;
+    if !claimed {
         return Ok(job);
     }
     let mapping: guanxi_io::mapping::Mapping = match serde_json::from_value(job.mapping.clone()) {

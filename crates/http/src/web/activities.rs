@@ -121,8 +121,6 @@ pub async fn list(
             locale.t("field.occurred_at"),
             locale.t("field.owner"),
         ],
-        // The activity list is the timeline of everything; it says so when empty.
-        empty: locale.t("timeline.empty"),
         ..listed
     };
     Ok(render(StatusCode::OK, &page))
@@ -243,7 +241,7 @@ pub async fn edit_activity(
     };
     let mut hidden = ref_hidden(a.contact_id, a.company_id);
     hidden.push(("version".into(), a.version.to_string()));
-    let page = record_form(
+    let mut page = record_form(
         &w,
         "activities",
         locale.t("activities.edit").to_string(),
@@ -254,6 +252,7 @@ pub async fn edit_activity(
         vec![],
         false,
     );
+    page.delete_url = Some(format!("/activities/{id}/delete"));
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -299,10 +298,10 @@ async fn save_activity(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormD
             hidden.push(("version".into(), v.to_string()));
         }
         let back = back_to(contact, company, "/activities", locale.t("activities.title"), locale);
-        render(
-            status,
-            &record_form(w, "activities", heading.to_string(), action.clone(), back, hidden, ins, other, true),
-        )
+        let mut page =
+            record_form(w, "activities", heading.to_string(), action.clone(), back, hidden, ins, other, true);
+        page.delete_url = id.map(|id| format!("/activities/{id}/delete"));
+        render(status, &page)
     };
     let version = current.as_ref().map(|a| f.get("version").parse::<i64>().unwrap_or(a.version));
     // A contact typed but not found is already reported by the reference lookup, not again as missing.
@@ -482,7 +481,7 @@ pub async fn edit_task(State(state): State<AppState>, w: WebUser, Path(raw_id): 
     let inputs = task_inputs(&state, &w, &v).await?;
     let mut hidden = ref_hidden(t.contact_id, t.company_id);
     hidden.push(("version".into(), t.version.to_string()));
-    let page = record_form(
+    let mut page = record_form(
         &w,
         "activities",
         locale.t("tasks.edit").to_string(),
@@ -493,6 +492,7 @@ pub async fn edit_task(State(state): State<AppState>, w: WebUser, Path(raw_id): 
         vec![],
         false,
     );
+    page.delete_url = Some(format!("/tasks/{id}/delete"));
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -561,10 +561,10 @@ async fn save_task(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData)
             hidden.push(("version".into(), v.to_string()));
         }
         let back = back_to(contact, company, "/tasks", locale.t("tasks.title"), locale);
-        Ok(render(
-            status,
-            &record_form(w, "activities", heading.to_string(), action.clone(), back, hidden, ins, other, true),
-        ))
+        let mut page =
+            record_form(w, "activities", heading.to_string(), action.clone(), back, hidden, ins, other, true);
+        page.delete_url = id.map(|id| format!("/tasks/{id}/delete"));
+        Ok(render(status, &page))
     };
     let draft = match validated(errs, input.validate()) {
         Ok(d) => d,

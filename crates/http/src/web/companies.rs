@@ -3,8 +3,8 @@
 use super::contacts::{parse_before, timeline_items, user_names};
 use super::form::form_posts;
 use super::form::{
-    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, Refusal, Section, ShowPage, custom_inputs, custom_values,
-    form_errors, list_page, list_query, load, record_id, refusal, section_form, validated,
+    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, Refusal, Section, ShowPage, custom_facts, custom_inputs,
+    custom_values, form_errors, list_page, list_query, load, record_id, refusal, section_form, validated,
 };
 use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
@@ -126,6 +126,7 @@ pub async fn show(
     let id = record_id(&raw_id, &w)?;
     let c = guanxi_store::companies::get(&state.db, &w.actor, id).await.or_page(locale)?;
     let users = user_names(&state, locale).await?;
+    let defs = defs(&state, &w).await?;
     let query = uri.query().unwrap_or("");
     let mut before = None;
     let mut saved = false;
@@ -219,10 +220,12 @@ pub async fn show(
             ),
             (locale.t("field.updated_at"), locale.date(c.updated_at.date_naive()), None),
         ],
+        custom_facts: custom_facts(&defs, &c.custom, locale),
         actions: vec![
             (format!("/companies/{id}/edit"), locale.t("action.edit")),
             (format!("/activities/new?company={id}"), locale.t("activities.new")),
             (format!("/tasks/new?company={id}"), locale.t("tasks.new")),
+            (format!("/companies/{id}/delete"), locale.t("action.delete")),
         ],
         saved,
         sections: vec![
@@ -309,7 +312,12 @@ fn form_page(
     section_form(w, "companies", editing, vec![], inputs, other, has_errors)
 }
 
-fn read_input(f: &FormData, defs: &[CustomFieldDef], errs: &mut ValidationErrors) -> CompanyInput {
+fn read_input(
+    f: &FormData,
+    defs: &[CustomFieldDef],
+    current: Option<&Company>,
+    errs: &mut ValidationErrors,
+) -> CompanyInput {
     let size_band = match f.get("size_band") {
         "" => None,
         s => SizeBand::parse(s).or_else(|| {
@@ -337,7 +345,7 @@ fn read_input(f: &FormData, defs: &[CustomFieldDef], errs: &mut ValidationErrors
         tags: super::contacts::split_tags(f.get("tags")),
         owner_id: None,
         visibility,
-        custom: custom_values(defs, f),
+        custom: custom_values(defs, f, current.map(|c| &c.custom)),
     }
 }
 
@@ -363,7 +371,7 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
     let current = load(id, locale, async |id| guanxi_store::companies::get(&state.db, &w.actor, id).await).await?;
     let defs = defs(state, w).await?;
     let mut errs = ValidationErrors::new();
-    let mut input = read_input(&f, &defs, &mut errs);
+    let mut input = read_input(&f, &defs, current.as_ref(), &mut errs);
     if let Some(c) = &current {
         input.owner_id = c.owner_id;
     }

@@ -5,7 +5,7 @@
 //! saved view is just a name for a query string and the export link carries the same conditions to the API.
 
 use super::contacts::Choice;
-use super::form::{Cell, FormData, parse_uuid};
+use super::form::{Cell, FormData, Input, Opt, parse_uuid};
 use super::{Cx, Locale, OrPage, Page, WebError, WebResult, WebUser, page, render, see_other};
 use crate::AppState;
 use crate::extract::RawQuery;
@@ -14,7 +14,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use guanxi_core::contact::{Contact, Source};
-use guanxi_core::custom_field::ObjectType;
+use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
 use guanxi_core::filter::{CONTACT_FIELDS, ListParams, parse_list_query};
 use guanxi_store::StoreError;
 use guanxi_store::bulk::{BulkAction, BulkError};
@@ -55,6 +55,11 @@ struct ListState {
     tag: String,
     source: String,
     mine: bool,
+    /// `me`, a user id, or "" for anyone.
+    owner: String,
+    /// Last changed between these days (`YYYY-MM-DD`, either may be "").
+    updated_from: String,
+    updated_to: String,
     columns: Vec<&'static str>,
 }
 
@@ -85,13 +90,17 @@ impl ListState {
             tag: get("tag"),
             source: get("source"),
             mine: raw.get("mine").is_some_and(|v| v == "1"),
+            owner: get("owner"),
+            updated_from: get("updated_from"),
+            updated_to: get("updated_to"),
             columns: if cols.is_empty() { DEFAULT_COLUMNS.to_vec() } else { cols },
             raw,
         }
     }
 
-    /// The conditions of the filter model this list stands for: raw `filter=` ones plus the simple inputs.
-    fn filters(&self) -> Vec<String> {
+    /// The conditions of the filter model this list stands for: raw `filter=` ones plus the simple inputs, and
+    /// one input per custom field (`cf_<key>`; see [`custom_filter`]).
+    fn filters(&self, defs: &[CustomFieldDef]) -> Vec<String> {
         let mut filters = self.raw.filters.clone();
         if !self.city.is_empty() {
             filters.push(format!("address.city:eq:{}", self.city));
@@ -105,14 +114,28 @@ impl ListState {
         if self.mine {
             filters.push("owner:eq:me".into());
         }
+        if !self.owner.is_empty() {
+            filters.push(format!("owner:eq:{}", self.owner));
+        }
+        // A day range; an open end is the widest day the filter model reads.
+        if !self.updated_from.is_empty() || !self.updated_to.is_empty() {
+            let from = if self.updated_from.is_empty() { "1970-01-01" } else { &self.updated_from };
+            let to = if self.updated_to.is_empty() { "9999-12-31" } else { &self.updated_to };
+            filters.push(format!("updated_at:between:{from},{to}"));
+        }
+        for d in defs {
+            if let Some(v) = self.raw.get(&format!("cf_{}", d.key)).map(str::trim).filter(|v| !v.is_empty()) {
+                filters.push(custom_filter(d, v));
+            }
+        }
         filters
     }
 
     /// The API export URL of this view: the same conditions, sort and keywords as filter-model parameters.
-    fn export_url(&self) -> String {
+    fn export_url(&self, defs: &[CustomFieldDef]) -> String {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         ser.append_pair("format", "csv");
-        for f in self.filters() {
+        for f in self.filters(defs) {
             ser.append_pair("filter", &f);
         }
         if let Some(s) = self.raw.sort.as_deref().filter(|s| !s.is_empty()) {
@@ -125,11 +148,56 @@ impl ListState {
     }
 }
 
+/// The condition a custom field's filter input stands for: a choice is that value, a multiple choice holds it, a
+/// yes/no is that answer, text contains the words, a number or date is that value.
+fn custom_filter(d: &CustomFieldDef, v: &str) -> String {
+    use guanxi_core::custom_field::CustomFieldKind as K;
+    let op = match d.kind {
+        K::MultiSelect => "has_tag",
+        K::Text | K::Url => "contains",
+        K::SingleSelect | K::Bool | K::Number | K::Money | K::Date => "eq",
+    };
+    format!("custom.{}:{op}:{v}", d.key)
+}
+
+/// The filter inputs of the contact custom fields, in the list's filter form (money is filtered through the
+/// filter model only: its amounts are minor units).
+fn custom_filter_inputs(defs: &[CustomFieldDef], ls: &ListState, locale: Locale) -> Vec<Input> {
+    use guanxi_core::custom_field::CustomFieldKind as K;
+    defs.iter()
+        .filter(|d| d.kind != K::Money)
+        .map(|d| {
+            let name = format!("cf_{}", d.key);
+            let value = ls.raw.get(&name).unwrap_or("").trim().to_string();
+            let label = d.label.clone();
+            let any = Opt::new("", locale.t("contacts.any"), &value);
+            match d.kind {
+                K::SingleSelect | K::MultiSelect => {
+                    let opts =
+                        std::iter::once(any).chain(d.options.iter().map(|o| Opt::new(o.clone(), o.clone(), &value)));
+                    Input { options: opts.collect(), ..Input::new(name, label, "select", value) }
+                }
+                K::Bool => {
+                    let opts = vec![
+                        any,
+                        Opt::new("true", locale.t("form.yes"), &value),
+                        Opt::new("false", locale.t("form.no"), &value),
+                    ];
+                    Input { options: opts, ..Input::new(name, label, "select", value) }
+                }
+                K::Date => Input::new(name, label, "date", value),
+                K::Number | K::Money => Input { step: "any", ..Input::new(name, label, "number", value) },
+                K::Text | K::Url => Input::new(name, label, "search", value),
+            }
+        })
+        .collect()
+}
+
 /// A query string without its cursor (a view or a link back to the first page).
 fn without_cursor(query: &str) -> String {
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        if !matches!(k.as_ref(), "cursor" | "bulk_done" | "view_saved") {
+        if !matches!(k.as_ref(), "cursor" | "bulk_done" | "view_saved" | "deleted") {
             ser.append_pair(&k, &v);
         }
     }
@@ -194,6 +262,11 @@ struct ListPage {
     view_name: String,
     view_error: Option<&'static str>,
     owners: Vec<(String, String)>,
+    /// Filter inputs: owner, last-changed days, custom fields.
+    owner_filter: Input,
+    updated_from: Input,
+    updated_to: Input,
+    custom_filters: Vec<Input>,
     back: String,
     notice: Option<String>,
     bulk_error: Option<&'static str>,
@@ -242,8 +315,8 @@ async fn render_list(state: &AppState, w: &WebUser, query: &str, overlay: Overla
     let locale = w.locale;
     let ls = ListState::parse(query);
     let sort = ls.raw.sort.clone().unwrap_or_default();
-    let filters = ls.filters();
     let defs = guanxi_store::custom_fields::list(&state.db, Some(ObjectType::Contact)).await.or_page(locale)?;
+    let filters = ls.filters(&defs);
     let limit = ls.raw.limit().ok().flatten().map(|l| l.clamp(1, 200)).unwrap_or(50);
     let params = ListParams {
         filters: &filters,
@@ -312,6 +385,7 @@ async fn render_list(state: &AppState, w: &WebUser, query: &str, overlay: Overla
         match k.as_ref() {
             "bulk_done" => notice = Some(locale.t1("bulk.done", &v)),
             "view_saved" => notice = Some(locale.t("views.saved").to_string()),
+            "deleted" => notice = Some(locale.t("delete.done").to_string()),
             _ => {}
         }
     }
@@ -353,7 +427,23 @@ async fn render_list(state: &AppState, w: &WebUser, query: &str, overlay: Overla
         errors,
         next_url,
         first_url: ls.raw.cursor.as_ref().map(|_| with_cursor(query, None)),
-        export_url: ls.export_url(),
+        export_url: ls.export_url(&defs),
+        custom_filters: custom_filter_inputs(&defs, &ls, locale),
+        owner_filter: {
+            let mut opts = vec![
+                Opt::new("", locale.t("contacts.any"), &ls.owner),
+                Opt::new("me", locale.t("contacts.owner_me"), &ls.owner),
+            ];
+            opts.extend(users.iter().map(|u| Opt::new(u.id.to_string(), u.display_name.clone(), &ls.owner)));
+            Input::select("owner", locale.t("field.owner"), opts)
+        },
+        updated_from: Input::new(
+            "updated_from",
+            locale.t("contacts.filter.updated_from"),
+            "date",
+            ls.updated_from.clone(),
+        ),
+        updated_to: Input::new("updated_to", locale.t("contacts.filter.updated_to"), "date", ls.updated_to.clone()),
         views,
         view_query: view_query.clone(),
         view_name: overlay.view_name,
@@ -527,8 +617,8 @@ mod tests {
             "city=%E5%8C%97%E4%BA%AC&tag=vip&mine=1&col=email&col=nope&col=email&sort=-created_at&q=%E5%BC%A0&cursor=abc",
         );
         assert_eq!(ls.columns, vec!["email"], "unknown and repeated columns are dropped");
-        assert_eq!(ls.filters(), vec!["address.city:eq:北京", "tags:has_tag:vip", "owner:eq:me"]);
-        let url = ls.export_url();
+        assert_eq!(ls.filters(&[]), vec!["address.city:eq:北京", "tags:has_tag:vip", "owner:eq:me"]);
+        let url = ls.export_url(&[]);
         assert!(url.starts_with("/api/v1/contacts/export?format=csv&filter=address.city%3Aeq%3A"), "{url}");
         assert!(url.contains("&sort=-created_at&q=%E5%BC%A0") && !url.contains("cursor"), "{url}");
         assert_eq!(ListState::parse("").columns, DEFAULT_COLUMNS.to_vec());

@@ -1,6 +1,7 @@
 //! Contact pages (the list is in `contact_list`): one contact (header card, inline-editable fields,
 //! timeline, quick log) and the create form with field errors and a duplicate warning.
 
+use super::form::{FormData, Input, Opt, custom_input, custom_inputs, custom_shown, custom_values};
 use super::{Cx, Locale, OrPage, Page, WebError, WebResult, WebUser, page, render, see_other};
 use crate::AppState;
 use axum::Form;
@@ -12,7 +13,7 @@ use guanxi_core::ValidationErrors;
 use guanxi_core::access::Visibility;
 use guanxi_core::activity::{ActivityInput, ActivityKind, TimelineEntry};
 use guanxi_core::contact::{Contact, ContactDraft, ContactInput, ContactRules, EmailEntry, PhoneEntry, Source};
-use guanxi_core::custom_field::ObjectType;
+use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
 use guanxi_store::StoreError;
 use guanxi_store::activities::TimelineParent;
 use serde::Deserialize;
@@ -26,15 +27,11 @@ fn contact_id(raw: &str, locale: Locale) -> WebResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| WebError::NotFound(locale))
 }
 
-async fn rules_defs(state: &AppState, locale: Locale) -> WebResult<Vec<guanxi_core::custom_field::CustomFieldDef>> {
+async fn rules_defs(state: &AppState, locale: Locale) -> WebResult<Vec<CustomFieldDef>> {
     guanxi_store::custom_fields::list(&state.db, Some(ObjectType::Contact)).await.or_page(locale)
 }
 
-fn validate(
-    state: &AppState,
-    input: &ContactInput,
-    defs: &[guanxi_core::custom_field::CustomFieldDef],
-) -> Result<ContactDraft, ValidationErrors> {
+fn validate(state: &AppState, input: &ContactInput, defs: &[CustomFieldDef]) -> Result<ContactDraft, ValidationErrors> {
     let rules = ContactRules {
         default_region: state.config.default_region,
         custom_fields: defs,
@@ -43,15 +40,17 @@ fn validate(
     input.validate(&rules)
 }
 
-/// The form input a validation error path belongs to (`emails/0/address` -> `email`).
-fn ui_field(path: &str) -> &str {
-    let head = path.split('/').next().unwrap_or("");
-    match head {
-        "emails" => "email",
-        "phones" => "phone",
-        "address" => "city",
-        "company_id" => "company",
-        other => other,
+/// The form input a validation error path belongs to (`emails/0/address` -> `email`, `custom/level` ->
+/// `custom_level`).
+fn ui_field(path: &str) -> String {
+    let mut parts = path.split('/');
+    match (parts.next().unwrap_or(""), parts.next()) {
+        ("emails", _) => "email".into(),
+        ("phones", _) => "phone".into(),
+        ("address", _) => "city".into(),
+        ("company_id", _) => "company".into(),
+        ("custom", Some(key)) => format!("custom_{key}"),
+        (other, _) => other.into(),
     }
 }
 
@@ -90,16 +89,22 @@ pub struct Choice {
 
 /// An inline-editable field of the contact page.
 pub struct FieldView {
-    /// Form name and anchor (`job_title` -> `#field-job_title`).
-    pub name: &'static str,
-    pub label: &'static str,
+    /// Form name and anchor (`job_title` -> `#field-job_title`; custom fields are `custom_<key>`).
+    pub name: String,
+    pub label: String,
     /// As shown.
     pub shown: String,
+    /// Where the shown value links to (the company's page, a URL field's address).
+    pub href: Option<String>,
     /// As put in the input.
     pub value: String,
-    /// `text`, `email`, `tel` or `select`.
+    /// `text`, `email`, `tel`, `number`, `date`, `url`, `select`, `checkbox`, `checkboxes` (one per option) or
+    /// `company` (a search for companies, then a select of the matches).
     pub input: &'static str,
-    pub options: Vec<Choice>,
+    /// `step` of a number input.
+    pub step: &'static str,
+    /// Choices of a select or of checkboxes, the `selected` ones chosen.
+    pub options: Vec<Opt>,
     /// The form is open (after an error or a conflict).
     pub open: bool,
     pub error: Option<&'static str>,
@@ -131,6 +136,10 @@ struct ShowPage {
     name: String,
     company: String,
     company_id: Option<Uuid>,
+    /// The company search of the company field, and whether it ran and found any.
+    company_q: String,
+    company_searched: bool,
+    company_found: bool,
     title: String,
     owner: String,
     source: &'static str,
@@ -153,7 +162,8 @@ page!(ShowPage);
 struct Overlay {
     status: Option<StatusCode>,
     field: Option<String>,
-    value: String,
+    /// The values posted for the field (several for a multiple choice).
+    values: Vec<String>,
     error: Option<&'static str>,
     conflict: bool,
     log: Option<(String, String, String, Option<&'static str>)>,
@@ -162,13 +172,24 @@ struct Overlay {
 const LOG_KINDS: [ActivityKind; 4] =
     [ActivityKind::Note, ActivityKind::Call, ActivityKind::Meeting, ActivityKind::Visit];
 
-fn field_views(c: &Contact, locale: Locale) -> Vec<FieldView> {
-    let text = |name: &'static str, label: &'static str, v: Option<&str>, input: &'static str| FieldView {
-        name,
-        label,
+/// What the contact page shows besides the contact itself.
+struct FieldContext<'a> {
+    /// The name of the contact's company ("" when there is none or the user cannot see it).
+    company: &'a str,
+    defs: &'a [CustomFieldDef],
+    /// Companies the company search (`company_q`) found, to choose from.
+    matches: &'a [(Uuid, String)],
+}
+
+fn field_views(c: &Contact, fc: &FieldContext<'_>, locale: Locale) -> Vec<FieldView> {
+    let text = |name: &str, label: &'static str, v: Option<&str>, input: &'static str| FieldView {
+        name: name.to_string(),
+        label: label.to_string(),
         shown: v.unwrap_or("").to_string(),
+        href: None,
         value: v.unwrap_or("").to_string(),
         input,
+        step: "",
         options: Vec::new(),
         open: false,
         error: None,
@@ -176,25 +197,37 @@ fn field_views(c: &Contact, locale: Locale) -> Vec<FieldView> {
     };
     let source_opts = Source::ALL
         .iter()
-        .map(|s| Choice {
-            value: s.as_str().into(),
-            label: locale.t(&format!("source.{}", s.as_str())),
-            selected: *s == c.source,
-        })
+        .map(|s| Opt::new(s.as_str(), locale.t(&format!("source.{}", s.as_str())), c.source.as_str()))
         .collect();
     let vis_opts = [Visibility::Private, Visibility::Team, Visibility::Public]
         .iter()
-        .map(|v| Choice {
-            value: v.as_str().into(),
-            label: locale.t(&format!("visibility.{}", v.as_str())),
-            selected: *v == c.visibility,
-        })
+        .map(|v| Opt::new(v.as_str(), locale.t(&format!("visibility.{}", v.as_str())), c.visibility.as_str()))
         .collect();
+    // The company: none, the current one (kept even when the user cannot see it, so saving another field's
+    // value never clears it), and the search's matches.
+    let current = c.company_id.map(|id| id.to_string()).unwrap_or_default();
+    let mut company_opts = vec![Opt::new("", locale.t("contact.no_company"), &current)];
+    if let Some(id) = c.company_id {
+        let label = if fc.company.is_empty() { locale.t("contact.company_hidden") } else { fc.company };
+        company_opts.push(Opt::new(id.to_string(), label, &current));
+    }
+    company_opts.extend(
+        fc.matches
+            .iter()
+            .filter(|(id, _)| Some(*id) != c.company_id)
+            .map(|(id, name)| Opt::new(id.to_string(), name.clone(), &current)),
+    );
     let tags = c.tags.join(", ");
-    vec![
+    let mut out = vec![
         text("display_name", locale.t("field.display_name"), Some(&c.display_name), "text"),
         text("family_name", locale.t("field.family_name"), c.family_name.as_deref(), "text"),
         text("given_name", locale.t("field.given_name"), c.given_name.as_deref(), "text"),
+        FieldView {
+            href: c.company_id.filter(|_| !fc.company.is_empty()).map(|id| format!("/companies/{id}")),
+            value: current.clone(),
+            options: company_opts,
+            ..text("company", locale.t("field.company"), Some(fc.company), "company")
+        },
         text("job_title", locale.t("field.job_title"), c.job_title.as_deref(), "text"),
         text("email", locale.t("field.email"), c.primary_email(), "email"),
         text("phone", locale.t("field.phone"), c.primary_phone(), "tel"),
@@ -210,7 +243,28 @@ fn field_views(c: &Contact, locale: Locale) -> Vec<FieldView> {
             shown: locale.t(&format!("visibility.{}", c.visibility.as_str())).to_string(),
             ..text("visibility", locale.t("field.visibility"), Some(c.visibility.as_str()), "select")
         },
-    ]
+    ];
+    // Custom fields, by type: the same inputs as the forms, posted as `value`.
+    for d in fc.defs {
+        let stored = c.custom.get(&d.key);
+        let input = custom_input(d, stored, None, locale);
+        let shown = stored.map(|v| custom_shown(d, v, locale)).unwrap_or_default();
+        let is_url = d.kind == guanxi_core::custom_field::CustomFieldKind::Url;
+        out.push(FieldView {
+            name: input.name,
+            label: d.label.clone(),
+            href: (is_url && !shown.is_empty()).then(|| shown.clone()),
+            shown,
+            value: input.value,
+            input: input.kind,
+            step: input.step,
+            options: input.options,
+            open: false,
+            error: None,
+            conflict: None,
+        });
+    }
+    out
 }
 
 pub async fn show(
@@ -228,6 +282,7 @@ async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overl
     let c = guanxi_store::contacts::get(&state.db, &w.actor, id).await.or_page(locale)?;
     let owners = user_names(state, locale).await?;
     let company = company_name(state, w, c.company_id).await.unwrap_or_default();
+    let defs = rules_defs(state, locale).await?;
 
     // Timeline filters from the query: `kind=note&kind=call&orders=1&before=<time>_<id>`.
     let mut kinds_sel: Vec<ActivityKind> = Vec::new();
@@ -235,8 +290,10 @@ async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overl
     let mut filtered = false;
     let mut before = None;
     let mut saved = false;
+    let mut company_q = String::new();
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
+            "company_q" => company_q = v.trim().chars().take(200).collect(),
             "kind" => {
                 filtered = true;
                 if let Some(kind) = ActivityKind::parse(&v) {
@@ -271,7 +328,7 @@ async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overl
     let older_url = next.map(|(t, eid)| {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-            if k != "before" && k != "saved" {
+            if k != "before" && k != "saved" && k != "company_q" {
                 ser.append_pair(&k, &v);
             }
         }
@@ -279,16 +336,36 @@ async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overl
         format!("/contacts/{id}?{}#timeline", ser.finish())
     });
 
-    let mut fields = field_views(&c, locale);
+    // The company search of the company field: companies the user can see, by name.
+    let matches: Vec<(Uuid, String)> = if company_q.is_empty() {
+        vec![]
+    } else {
+        guanxi_store::companies::search(&state.db, &w.actor, &company_q, 20)
+            .await
+            .or_page(locale)?
+            .into_iter()
+            .map(|(co, _)| (co.id, co.name))
+            .collect()
+    };
+    let fc = FieldContext { company: &company, defs: &defs, matches: &matches };
+    let mut fields = field_views(&c, &fc, locale);
+    if !company_q.is_empty()
+        && let Some(f) = fields.iter_mut().find(|f| f.name == "company")
+    {
+        f.open = true;
+    }
     if let Some(name) = &overlay.field
-        && let Some(f) = fields.iter_mut().find(|f| f.name == name.as_str())
+        && let Some(f) = fields.iter_mut().find(|f| &f.name == name)
     {
         f.open = true;
         f.error = overlay.error;
         if overlay.conflict {
             f.conflict = Some(f.shown.clone());
         }
-        f.value = overlay.value.clone();
+        f.value = overlay.values.first().cloned().unwrap_or_default();
+        for o in &mut f.options {
+            o.selected = overlay.values.contains(&o.value);
+        }
     }
     let (log_kind, log_subject, log_body, log_error) =
         overlay.log.clone().unwrap_or_else(|| ("note".into(), String::new(), String::new(), None));
@@ -299,6 +376,9 @@ async fn render_show(state: &AppState, w: &WebUser, id: Uuid, query: &str, overl
         name: c.display_name.clone(),
         company,
         company_id: c.company_id,
+        company_searched: !company_q.is_empty(),
+        company_found: !matches.is_empty(),
+        company_q,
         title: c.job_title.clone().unwrap_or_default(),
         owner: c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default(),
         source: locale.t(&format!("source.{}", c.source.as_str())),
@@ -365,14 +445,6 @@ pub fn parse_before(v: &str) -> Option<(DateTime<Utc>, Uuid)> {
     Some((DateTime::parse_from_rfc3339(t).ok()?.with_timezone(&Utc), Uuid::parse_str(id).ok()?))
 }
 
-#[derive(Deserialize)]
-pub struct FieldForm {
-    field: String,
-    #[serde(default)]
-    value: String,
-    version: i64,
-}
-
 /// Applies one edited field to the contact's input; `None` for a field the page does not edit.
 fn apply_field(input: &mut ContactInput, field: &str, value: &str) -> Option<Result<(), &'static str>> {
     match field {
@@ -382,6 +454,14 @@ fn apply_field(input: &mut ContactInput, field: &str, value: &str) -> Option<Res
         "job_title" => input.job_title = opt(value),
         "city" => input.address.city = opt(value),
         "tags" => input.tags = split_tags(value),
+        // A company the user cannot see is refused by the store, at this field.
+        "company" => match value.trim() {
+            "" => input.company_id = None,
+            v => match Uuid::parse_str(v) {
+                Ok(id) => input.company_id = Some(id),
+                Err(_) => return Some(Err("invalid_value")),
+            },
+        },
         "email" => {
             input.emails.retain(|e| !e.primary);
             input.emails.iter_mut().for_each(|e| e.primary = false);
@@ -409,55 +489,78 @@ fn apply_field(input: &mut ContactInput, field: &str, value: &str) -> Option<Res
     Some(Ok(()))
 }
 
-/// Saves one field if nobody changed the contact since the page was loaded; otherwise shows the conflict (the
-/// value now stored next to the user's value) and saves nothing.
+/// Applies an edited custom field (`custom_<key>`, posted as one `value` per chosen option) to the contact's
+/// custom values; `false` when no such field is defined.
+fn apply_custom(input: &mut ContactInput, field: &str, values: &[String], defs: &[CustomFieldDef]) -> bool {
+    let Some(def) = field.strip_prefix("custom_").and_then(|key| defs.iter().find(|d| d.key == key)) else {
+        return false;
+    };
+    let posted = FormData(values.iter().map(|v| (field.to_string(), v.clone())).collect());
+    let mut one = custom_values(std::slice::from_ref(def), &posted, Some(&input.custom));
+    match one.remove(&def.key) {
+        Some(v) => input.custom.insert(def.key.clone(), v),
+        None => input.custom.remove(&def.key),
+    };
+    true
+}
+
+/// Saves one field (`field`, `value`, `version`) if nobody changed the contact since the page was loaded;
+/// otherwise shows the conflict (the value now stored next to the user's value) and saves nothing.
 pub async fn edit_field(
     State(state): State<AppState>,
     w: WebUser,
     Path(raw_id): Path<String>,
-    Form(form): Form<FieldForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let locale = w.locale;
     let id = contact_id(&raw_id, locale)?;
+    let form = FormData(pairs);
+    let field = form.get("field").to_string();
+    let values: Vec<String> = form.all("value").into_iter().map(str::to_string).collect();
+    let value = values.first().cloned().unwrap_or_default();
     let current = guanxi_store::contacts::get(&state.db, &w.actor, id).await.or_page(locale)?;
-    let conflict = |value: String| Overlay {
+    let conflict = || Overlay {
         status: Some(StatusCode::CONFLICT),
-        field: Some(form.field.clone()),
-        value,
+        field: Some(field.clone()),
+        values: values.clone(),
         conflict: true,
         ..Overlay::default()
     };
-    if current.version != form.version {
-        return render_show(&state, &w, id, "", conflict(form.value.clone())).await;
+    // A missing or unreadable version cannot prove the page was current: it is treated as a conflict.
+    let Ok(version) = form.get("version").parse::<i64>() else {
+        return render_show(&state, &w, id, "", conflict()).await;
+    };
+    if current.version != version {
+        return render_show(&state, &w, id, "", conflict()).await;
     }
+    let defs = rules_defs(&state, locale).await?;
     let mut input = current.to_input();
     let failed = |code: &'static str| Overlay {
         status: Some(StatusCode::UNPROCESSABLE_ENTITY),
-        field: Some(form.field.clone()),
-        value: form.value.clone(),
+        field: Some(field.clone()),
+        values: values.clone(),
         error: Some(code),
         ..Overlay::default()
     };
-    match apply_field(&mut input, &form.field, &form.value) {
-        None => return Err(WebError::NotFound(locale)),
-        Some(Err(code)) => return render_show(&state, &w, id, "", failed(code)).await,
-        Some(Ok(())) => {}
+    if !apply_custom(&mut input, &field, &values, &defs) {
+        match apply_field(&mut input, &field, &value) {
+            None => return Err(WebError::NotFound(locale)),
+            Some(Err(code)) => return render_show(&state, &w, id, "", failed(code)).await,
+            Some(Ok(())) => {}
+        }
     }
-    let defs = rules_defs(&state, locale).await?;
+    // An error of the edited field first; another field's (a required custom field never filled) after it.
+    let first_code = |e: &ValidationErrors| {
+        e.errors.iter().find(|e| ui_field(&e.field) == field).or(e.errors.first()).map(|e| e.code).unwrap_or("invalid")
+    };
     let draft = match validate(&state, &input, &defs) {
         Ok(d) => d,
-        Err(e) => {
-            let code = e.errors.iter().find(|e| ui_field(&e.field) == form.field).or(e.errors.first()).map(|e| e.code);
-            return render_show(&state, &w, id, "", failed(code.unwrap_or("invalid"))).await;
-        }
+        Err(e) => return render_show(&state, &w, id, "", failed(first_code(&e))).await,
     };
-    match guanxi_store::contacts::update(&state.db, &w.actor, id, form.version, &draft).await {
-        Ok(_) => Ok(see_other(&format!("/contacts/{id}?saved=1#field-{}", form.field))),
-        Err(StoreError::VersionMismatch { .. }) => render_show(&state, &w, id, "", conflict(form.value.clone())).await,
-        Err(StoreError::Invalid(e)) => {
-            let code = e.errors.first().map(|e| e.code).unwrap_or("invalid");
-            render_show(&state, &w, id, "", failed(code)).await
-        }
+    match guanxi_store::contacts::update(&state.db, &w.actor, id, version, &draft).await {
+        Ok(_) => Ok(see_other(&format!("/contacts/{id}?saved=1#field-{field}"))),
+        Err(StoreError::VersionMismatch { .. }) => render_show(&state, &w, id, "", conflict()).await,
+        Err(StoreError::Invalid(e)) => render_show(&state, &w, id, "", failed(first_code(&e))).await,
         Err(e) => Err(WebError::store(e, locale)),
     }
 }
@@ -518,33 +621,44 @@ pub async fn log_activity(
 // ---------------------------------------------------------------------------------------------------------------
 // Create
 
-#[derive(Deserialize, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct NewContactForm {
-    #[serde(default)]
     family_name: String,
-    #[serde(default)]
     given_name: String,
-    #[serde(default)]
     display_name: String,
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     phone: String,
-    #[serde(default)]
     job_title: String,
     /// A company's name (or id): it must find exactly one company the user can see.
-    #[serde(default)]
     company: String,
-    #[serde(default)]
     city: String,
-    #[serde(default)]
     tags: String,
-    #[serde(default)]
     source: String,
-    #[serde(default)]
     visibility: String,
-    #[serde(default)]
-    confirm_duplicate: Option<String>,
+    confirm_duplicate: bool,
+    /// Everything posted, for the custom fields (`custom_<key>`).
+    posted: FormData,
+}
+
+impl NewContactForm {
+    fn read(f: FormData) -> NewContactForm {
+        let get = |k: &str| f.get(k).to_string();
+        NewContactForm {
+            family_name: get("family_name"),
+            given_name: get("given_name"),
+            display_name: get("display_name"),
+            email: get("email"),
+            phone: get("phone"),
+            job_title: get("job_title"),
+            company: get("company"),
+            city: get("city"),
+            tags: get("tags"),
+            source: get("source"),
+            visibility: get("visibility"),
+            confirm_duplicate: f.checked("confirm_duplicate"),
+            posted: f,
+        }
+    }
 }
 
 pub struct Duplicate {
@@ -563,6 +677,8 @@ struct NewPage {
     duplicates: Vec<Duplicate>,
     sources: Vec<Choice>,
     visibilities: Vec<Choice>,
+    /// The contact custom fields' inputs, with their errors.
+    custom: Vec<Input>,
 }
 page!(NewPage);
 
@@ -603,17 +719,24 @@ impl NewPage {
             "source",
             "visibility",
         ];
-        self.errors.iter().filter(|(f, _)| !INPUTS.contains(&f.as_str())).map(|(_, m)| *m).collect()
+        let shown = |f: &str| INPUTS.contains(&f) || self.custom.iter().any(|i| i.name == f);
+        self.errors.iter().filter(|(f, _)| !shown(f)).map(|(_, m)| *m).collect()
     }
 }
 
 fn new_page(
     w: &WebUser,
     f: NewContactForm,
+    defs: &[CustomFieldDef],
     errors: Vec<(String, &'static str)>,
     duplicates: Vec<Duplicate>,
 ) -> NewPage {
     let locale = w.locale;
+    let posted = (!f.posted.0.is_empty()).then_some(&f.posted);
+    let mut custom = custom_inputs(defs, &serde_json::Map::new(), posted, locale);
+    for i in &mut custom {
+        i.error = errors.iter().find(|(name, _)| *name == i.name).map(|(_, m)| *m);
+    }
     let src = if f.source.is_empty() { "manual".to_string() } else { f.source.clone() };
     let vis = if f.visibility.is_empty() { "team".to_string() } else { f.visibility.clone() };
     NewPage {
@@ -637,15 +760,23 @@ fn new_page(
         f,
         errors,
         duplicates,
+        custom,
     }
 }
 
-pub async fn new_form(w: WebUser) -> WebResult<Response> {
-    Ok(render(StatusCode::OK, &new_page(&w, NewContactForm::default(), Vec::new(), Vec::new())))
+pub async fn new_form(State(state): State<AppState>, w: WebUser) -> WebResult<Response> {
+    let defs = rules_defs(&state, w.locale).await?;
+    Ok(render(StatusCode::OK, &new_page(&w, NewContactForm::default(), &defs, Vec::new(), Vec::new())))
 }
 
-pub async fn create(State(state): State<AppState>, w: WebUser, Form(f): Form<NewContactForm>) -> WebResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    w: WebUser,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
     let locale = w.locale;
+    let f = NewContactForm::read(FormData(pairs));
+    let defs = rules_defs(&state, locale).await?;
     let mut bad: Vec<(String, &'static str)> = Vec::new();
     let source = match f.source.as_str() {
         "" => None,
@@ -683,18 +814,18 @@ pub async fn create(State(state): State<AppState>, w: WebUser, Form(f): Form<New
         tags: split_tags(&f.tags),
         source,
         visibility,
+        custom: custom_values(&defs, &f.posted, None),
         ..ContactInput::default()
     };
-    let defs = rules_defs(&state, locale).await?;
     let draft = match validate(&state, &input, &defs) {
         Ok(d) if bad.is_empty() => d,
-        Ok(_) => return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&w, f, bad, Vec::new()))),
+        Ok(_) => return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&w, f, &defs, bad, Vec::new()))),
         Err(e) => {
-            bad.extend(e.errors.iter().map(|e| (ui_field(&e.field).to_string(), locale.error(e.code))));
-            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&w, f, bad, Vec::new())));
+            bad.extend(e.errors.iter().map(|e| (ui_field(&e.field), locale.error(e.code))));
+            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&w, f, &defs, bad, Vec::new())));
         }
     };
-    if f.confirm_duplicate.as_deref() != Some("1") {
+    if !f.confirm_duplicate {
         // The duplicate engine: same email or phone, the same name in either script at the same company, ...
         let found =
             guanxi_store::dedup::similar_contacts(&state.db, &w.actor, &draft, None, state.config.default_region)
@@ -714,14 +845,14 @@ pub async fn create(State(state): State<AppState>, w: WebUser, Form(f): Form<New
                     detail: s.reasons.iter().map(|r| r.text(lang)).collect::<Vec<_>>().join(sep),
                 })
                 .collect();
-            return Ok(render(StatusCode::OK, &new_page(&w, f, Vec::new(), dups)));
+            return Ok(render(StatusCode::OK, &new_page(&w, f, &defs, Vec::new(), dups)));
         }
     }
     match guanxi_store::contacts::create(&state.db, &w.actor, &draft).await {
         Ok(c) => Ok(see_other(&format!("/contacts/{}", c.id))),
         Err(StoreError::Invalid(e)) => {
-            let errs = e.errors.iter().map(|e| (ui_field(&e.field).to_string(), locale.error(e.code))).collect();
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&w, f, errs, Vec::new())))
+            let errs = e.errors.iter().map(|e| (ui_field(&e.field), locale.error(e.code))).collect();
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&w, f, &defs, errs, Vec::new())))
         }
         Err(e) => Err(WebError::store(e, locale)),
     }
@@ -737,6 +868,8 @@ mod tests {
         assert_eq!(ui_field("phones/0/number"), "phone");
         assert_eq!(ui_field("address/city"), "city");
         assert_eq!(ui_field("job_title"), "job_title");
+        assert_eq!(ui_field("custom/level"), "custom_level");
+        assert_eq!(ui_field("company_id"), "company");
     }
 
     #[test]

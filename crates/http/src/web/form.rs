@@ -29,7 +29,8 @@ impl Opt {
 pub struct Input {
     pub name: String,
     pub label: String,
-    /// `text`, `email`, `url`, `number`, `date`, `datetime-local`, `password`, `select`, `textarea`, `checkbox`.
+    /// `text`, `email`, `url`, `number`, `date`, `datetime-local`, `password`, `select`, `textarea`, `checkbox`,
+    /// `checkboxes` (one checkbox per option, each `selected` one checked).
     pub kind: &'static str,
     pub value: String,
     pub options: Vec<Opt>,
@@ -210,6 +211,8 @@ pub struct FormPage {
     pub other_errors: Vec<&'static str>,
     pub has_errors: bool,
     pub submit: &'static str,
+    /// The delete question of the record the form edits, for records whose form is their page.
+    pub delete_url: Option<String>,
 }
 
 /// A list page: filters (a GET form), a table, a total and cursor pages.
@@ -228,6 +231,8 @@ pub struct ListPage {
     pub empty: &'static str,
     pub next_url: Option<String>,
     pub first_url: Option<String>,
+    /// What the page says it just did (`?deleted=1`: a record was deleted).
+    pub notice: Option<&'static str>,
 }
 
 /// One record: a header card with facts, action links, related tables and maybe a timeline.
@@ -242,6 +247,8 @@ pub struct ShowPage {
     pub tags: Vec<String>,
     /// (label, value, link)
     pub facts: Vec<(&'static str, String, Option<String>)>,
+    /// The record's custom values: (label, value, link).
+    pub custom_facts: Vec<(String, String, Option<String>)>,
     pub actions: Vec<(String, &'static str)>,
     pub saved: bool,
     pub sections: Vec<Section>,
@@ -255,7 +262,7 @@ page!(FormPage, ListPage, ShowPage);
 pub fn page_url(path: &str, query: &str, cursor: Option<&str>) -> String {
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        if k != "cursor" {
+        if k != "cursor" && k != "deleted" {
             ser.append_pair(&k, &v);
         }
     }
@@ -331,6 +338,7 @@ pub async fn list_page<T>(
         empty: locale.t(&format!("{key}.empty")),
         next_url: None,
         first_url: raw.cursor.as_ref().map(|_| page_url(path, params, None)),
+        notice: raw.get("deleted").map(|_| locale.t("delete.done")),
     };
     match query {
         Err(e) => page.errors = e,
@@ -352,6 +360,63 @@ pub fn messages(e: &ValidationErrors, locale: Locale) -> Vec<String> {
     e.errors.iter().map(|e| format!("{}: {}", e.field, locale.error(e.code))).collect()
 }
 
+/// The input of one custom field, filled from the stored value or from a posted form: a select for a single
+/// choice, a group of checkboxes for a multiple choice, a checkbox for yes/no, and number, date and URL inputs.
+pub fn custom_input(
+    d: &guanxi_core::custom_field::CustomFieldDef,
+    stored: Option<&serde_json::Value>,
+    posted: Option<&FormData>,
+    locale: Locale,
+) -> Input {
+    use guanxi_core::custom_field::CustomFieldKind as K;
+    use serde_json::Value;
+    let name = format!("custom_{}", d.key);
+    let value = match (posted, stored) {
+        (Some(f), _) => f.get(&name).to_string(),
+        (None, None | Some(Value::Null)) => String::new(),
+        (None, Some(Value::String(s))) => s.clone(),
+        (None, Some(Value::Bool(b))) => if *b { "1" } else { "" }.to_string(),
+        (None, Some(Value::Array(a))) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+        (None, Some(v @ Value::Object(_))) => {
+            money_value(v).map(|(m, c)| guanxi_core::money::format_minor(m, c)).unwrap_or_default()
+        }
+        (None, Some(Value::Number(n))) => number_text(n),
+    };
+    let label = d.label.clone();
+    let mut input = match d.kind {
+        K::SingleSelect => {
+            let mut opts = vec![Opt::new("", locale.t("form.none"), &value)];
+            opts.extend(d.options.iter().map(|o| Opt::new(o.clone(), o.clone(), &value)));
+            Input { options: opts, ..Input::new(name, label, "select", value) }
+        }
+        K::MultiSelect => {
+            let picked: Vec<String> = match (posted, stored) {
+                (Some(f), _) => f.all(&name).into_iter().map(str::to_string).collect(),
+                (None, Some(Value::Array(a))) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                _ => vec![],
+            };
+            let options = d
+                .options
+                .iter()
+                .map(|o| Opt { value: o.clone(), label: o.clone(), selected: picked.contains(o) })
+                .collect();
+            Input { options, ..Input::new(name, label, "checkboxes", value) }
+        }
+        K::Bool => Input::new(name, label, "checkbox", value),
+        K::Date => Input::new(name, label, "date", value),
+        K::Number => Input { step: "any", ..Input::new(name, label, "number", value) },
+        K::Money => {
+            let currency = stored.and_then(money_value).map(|(_, c)| c).unwrap_or(guanxi_core::money::Currency::CNY);
+            // The currency is part of the label: the amount is kept in it when saved.
+            Input { step: "0.01", ..Input::new(name, format!("{label} ({currency})"), "number", value) }
+        }
+        K::Url => Input::new(name, label, "url", value),
+        K::Text => Input::new(name, label, "text", value),
+    };
+    input.required = d.required;
+    input
+}
+
 /// Inputs for an object's custom fields, filled from the record's values or from a posted form.
 pub fn custom_inputs(
     defs: &[guanxi_core::custom_field::CustomFieldDef],
@@ -359,85 +424,126 @@ pub fn custom_inputs(
     posted: Option<&FormData>,
     locale: Locale,
 ) -> Vec<Input> {
-    use guanxi_core::custom_field::CustomFieldKind as K;
-    use serde_json::Value;
-    defs.iter()
-        .map(|d| {
-            let name = format!("custom_{}", d.key);
-            let stored = match current.get(&d.key) {
-                None | Some(Value::Null) => String::new(),
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Bool(b)) => {
-                    if *b {
-                        "1".into()
-                    } else {
-                        String::new()
-                    }
-                }
-                Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
-                Some(Value::Object(o)) => match (o.get("amount_minor").and_then(Value::as_i64), o.get("currency")) {
-                    (Some(m), Some(Value::String(c))) => guanxi_core::money::Currency::parse(c, "")
-                        .map(|c| guanxi_core::money::format_minor(m, c))
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                },
-                Some(other) => other.to_string(),
-            };
-            let value = posted.map(|f| f.get(&name).to_string()).unwrap_or(stored);
-            let label = d.label.clone();
-            let mut input = match d.kind {
-                K::SingleSelect => {
-                    let mut opts = vec![Opt::new("", locale.t("form.none"), &value)];
-                    opts.extend(d.options.iter().map(|o| Opt::new(o.clone(), o.clone(), &value)));
-                    Input { options: opts, ..Input::new(name, label, "select", value) }
-                }
-                K::Bool => Input::new(name, label, "checkbox", value),
-                K::Date => Input::new(name, label, "date", value),
-                K::Number => Input { step: "any", ..Input::new(name, label, "number", value) },
-                K::Money => Input { step: "0.01", ..Input::new(name, label, "number", value) },
-                K::Url => Input::new(name, label, "url", value),
-                K::MultiSelect => {
-                    let mut i = Input::new(name, label, "text", value);
-                    i.hint = locale.t("form.comma_separated");
-                    i
-                }
-                K::Text => Input::new(name, label, "text", value),
-            };
-            input.required = d.required;
-            input
-        })
-        .collect()
+    defs.iter().map(|d| custom_input(d, current.get(&d.key), posted, locale)).collect()
+}
+
+/// A number without a fraction as an integer (validation stores custom numbers as floats: `42.0`).
+fn whole_number(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        let f = n.as_f64()?;
+        // Below 2^53 every whole float is exact, so the cast loses nothing.
+        (f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0).then_some(f as i64)
+    })
+}
+
+/// A number as typed into an input: `42`, not `42.0`.
+fn number_text(n: &serde_json::Number) -> String {
+    whole_number(n).map(|i| i.to_string()).unwrap_or_else(|| n.to_string())
+}
+
+/// A stored money value: `{"amount_minor": 1999, "currency": "CNY"}`.
+fn money_value(v: &serde_json::Value) -> Option<(i64, guanxi_core::money::Currency)> {
+    let amount = v.get("amount_minor")?.as_i64()?;
+    let currency = guanxi_core::money::Currency::parse(v.get("currency")?.as_str()?, "").ok()?;
+    Some((amount, currency))
 }
 
 /// The custom values a form posted, as the JSON the core validation checks (a value it cannot read is passed on
-/// as text so validation reports it at its field).
+/// as text so validation reports it at its field). Money keeps the currency of the value stored in `current`.
 pub fn custom_values(
     defs: &[guanxi_core::custom_field::CustomFieldDef],
     form: &FormData,
+    current: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> serde_json::Map<String, serde_json::Value> {
     use guanxi_core::custom_field::CustomFieldKind as K;
     use serde_json::Value;
     let mut out = serde_json::Map::new();
     for d in defs {
-        let raw = form.get(&format!("custom_{}", d.key)).trim();
+        let name = format!("custom_{}", d.key);
+        let raw = form.get(&name).trim();
         let v = match d.kind {
-            K::Bool => Value::Bool(raw == "1"),
+            K::Bool => Value::Bool(form.checked(&name)),
+            K::MultiSelect => {
+                let picked: Vec<Value> = form
+                    .all(&name)
+                    .into_iter()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_string()))
+                    .collect();
+                if picked.is_empty() {
+                    continue;
+                }
+                Value::Array(picked)
+            }
             _ if raw.is_empty() => continue,
             K::Number => raw
                 .parse::<i64>()
                 .map(Value::from)
                 .or_else(|_| raw.parse::<f64>().map(Value::from))
                 .unwrap_or_else(|_| Value::String(raw.to_string())),
-            K::Money => match parse_money(raw, 2) {
-                Some(m) => serde_json::json!({"amount_minor": m, "currency": "CNY"}),
-                None => Value::String(raw.to_string()),
-            },
-            K::MultiSelect => Value::Array(super::contacts::split_tags(raw).into_iter().map(Value::String).collect()),
+            K::Money => {
+                let currency = current
+                    .and_then(|c| c.get(&d.key))
+                    .and_then(money_value)
+                    .map(|(_, c)| c)
+                    .unwrap_or(guanxi_core::money::Currency::CNY);
+                match parse_money(raw, currency.minor_digits()) {
+                    Some(m) => serde_json::json!({"amount_minor": m, "currency": currency.as_str()}),
+                    None => Value::String(raw.to_string()),
+                }
+            }
             _ => Value::String(raw.to_string()),
         };
         out.insert(d.key.clone(), v);
     }
     out
+}
+
+/// A stored custom value as a page shows it, in the user's language: money with its currency, dates, yes/no,
+/// the choices of a multiple choice.
+pub fn custom_shown(d: &guanxi_core::custom_field::CustomFieldDef, v: &serde_json::Value, locale: Locale) -> String {
+    use guanxi_core::custom_field::CustomFieldKind as K;
+    use serde_json::Value;
+    match (d.kind, v) {
+        (_, Value::Null) => String::new(),
+        (K::Bool, Value::Bool(b)) => locale.t(if *b { "form.yes" } else { "form.no" }).to_string(),
+        (K::Money, v) if money_value(v).is_some() => {
+            money_value(v).map(|(m, c)| locale.money(m, &c)).unwrap_or_default()
+        }
+        (K::Date, Value::String(s)) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Ok(date) => locale.date(date),
+            Err(_) => s.clone(),
+        },
+        (K::Number, Value::Number(n)) => match whole_number(n) {
+            Some(i) if i < 0 => format!("-{}", locale.int(i.unsigned_abs())),
+            Some(i) => locale.int(i.unsigned_abs()),
+            None => n.to_string(),
+        },
+        (_, Value::Array(a)) => {
+            let sep = if locale == Locale::ZhCn { "、" } else { ", " };
+            a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(sep)
+        }
+        (_, Value::String(s)) => s.clone(),
+        (_, other) => other.to_string(),
+    }
+}
+
+/// A record's custom values as facts of its page: (label, shown value, link for a URL), in the fields' order.
+pub fn custom_facts(
+    defs: &[guanxi_core::custom_field::CustomFieldDef],
+    values: &serde_json::Map<String, serde_json::Value>,
+    locale: Locale,
+) -> Vec<(String, String, Option<String>)> {
+    defs.iter()
+        .filter_map(|d| {
+            let v = values.get(&d.key)?;
+            let shown = custom_shown(d, v, locale);
+            let link =
+                (d.kind == guanxi_core::custom_field::CustomFieldKind::Url && !shown.is_empty()).then(|| shown.clone());
+            Some((d.label.clone(), shown, link))
+        })
+        .collect()
 }
 
 /// Which record a reference input names.
@@ -565,6 +671,7 @@ pub fn record_form(
         other_errors: other,
         has_errors,
         submit: w.locale.t("action.save"),
+        delete_url: None,
     }
 }
 
@@ -697,6 +804,7 @@ pub fn refusal(e: StoreError, unique: bool, locale: Locale) -> WebResult<Refusal
 #[cfg(test)]
 mod tests {
     use super::*;
+    use guanxi_core::custom_field::CustomFieldDef;
 
     #[test]
     fn money_is_read_as_minor_units() {
@@ -708,6 +816,62 @@ mod tests {
         for bad in ["", "-1", "1.234", "abc", "1.2.3", ".", "99999999999999999999"] {
             assert_eq!(parse_money(bad, 2), None, "{bad}");
         }
+    }
+
+    fn def(key: &str, kind: guanxi_core::custom_field::CustomFieldKind, options: &[&str]) -> CustomFieldDef {
+        CustomFieldDef {
+            id: Uuid::nil(),
+            object: guanxi_core::custom_field::ObjectType::Contact,
+            key: key.into(),
+            label: key.into(),
+            kind,
+            options: options.iter().map(|o| o.to_string()).collect(),
+            required: false,
+            position: 0,
+        }
+    }
+
+    #[test]
+    fn custom_values_are_read_and_shown_by_type() {
+        use guanxi_core::custom_field::CustomFieldKind as K;
+        use serde_json::json;
+        let defs = vec![
+            def("channels", K::MultiSelect, &["wechat", "phone"]),
+            def("budget", K::Money, &[]),
+            def("vip", K::Bool, &[]),
+            def("score", K::Number, &[]),
+            def("note", K::Text, &[]),
+        ];
+        let posted = FormData(vec![
+            ("custom_channels".into(), "wechat".into()),
+            ("custom_channels".into(), "phone".into()),
+            ("custom_budget".into(), "1,234.5".into()),
+            ("custom_score".into(), "x".into()),
+            ("custom_note".into(), "  ".into()),
+        ]);
+        let stored = json!({"budget": {"amount_minor": 1, "currency": "USD"}});
+        let values = custom_values(&defs, &posted, stored.as_object());
+        assert_eq!(
+            serde_json::Value::Object(values),
+            json!({
+                "channels": ["wechat", "phone"],
+                "budget": {"amount_minor": 123_450, "currency": "USD"},
+                "vip": false,
+                "score": "x",
+            }),
+            "money keeps its currency, an unchecked box is false, blank text is left out, bad input goes to validation"
+        );
+        let shown = |d: &CustomFieldDef, v: serde_json::Value, l: Locale| custom_shown(d, &v, l);
+        assert_eq!(shown(&defs[0], json!(["wechat", "phone"]), Locale::ZhCn), "wechat、phone");
+        assert_eq!(shown(&defs[1], json!({"amount_minor": 123_450, "currency": "USD"}), Locale::En), "$1,234.50");
+        assert_eq!(shown(&defs[2], json!(true), Locale::ZhCn), "是");
+        assert_eq!(shown(&defs[3], json!(12345.0), Locale::En), "12,345");
+        assert_eq!(shown(&defs[3], json!(-2.5), Locale::En), "-2.5");
+        let input = custom_input(&defs[0], Some(&json!(["phone"])), None, Locale::En);
+        let picked: Vec<_> = input.options.iter().map(|o| (o.value.as_str(), o.selected)).collect();
+        assert_eq!((input.kind, picked), ("checkboxes", vec![("wechat", false), ("phone", true)]));
+        assert_eq!(custom_input(&defs[3], Some(&json!(42.0)), None, Locale::En).value, "42");
+        assert_eq!(custom_input(&defs[1], stored.get("budget"), None, Locale::En).label, "budget (USD)");
     }
 
     #[test]

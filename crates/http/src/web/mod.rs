@@ -11,6 +11,7 @@ pub mod assets;
 mod companies;
 mod contact_list;
 mod contacts;
+mod delete;
 mod form;
 pub mod i18n;
 mod orders;
@@ -26,6 +27,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use delete::Doomed;
 use guanxi_store::StoreError;
 use guanxi_store::accounts::User;
 pub use i18n::Locale;
@@ -63,24 +65,30 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}", get(contacts::show))
         .route("/contacts/{id}/field", post(contacts::edit_field))
         .route("/contacts/{id}/activities", post(contacts::log_activity))
+        .route("/contacts/{id}/delete", delete::routes(Doomed::Contact))
         .route("/companies", get(companies::list))
         .route("/companies/new", get(companies::new_form).post(companies::create))
         .route("/companies/{id}", get(companies::show))
         .route("/companies/{id}/edit", get(companies::edit_form).post(companies::update))
+        .route("/companies/{id}/delete", delete::routes(Doomed::Company))
         .route("/orders", get(orders::list))
         .route("/orders/new", get(orders::new_form).post(orders::create))
         .route("/orders/{id}", get(orders::show))
         .route("/orders/{id}/edit", get(orders::edit_form).post(orders::update))
+        .route("/orders/{id}/delete", delete::routes(Doomed::Order))
         .route("/products", get(products::list))
         .route("/products/new", get(products::new_form).post(products::create))
         .route("/products/{id}", get(products::show))
         .route("/products/{id}/edit", get(products::edit_form).post(products::update))
+        .route("/products/{id}/delete", delete::routes(Doomed::Product))
         .route("/activities", get(activities::list))
         .route("/activities/new", get(activities::new_activity).post(activities::create_activity))
         .route("/activities/{id}/edit", get(activities::edit_activity).post(activities::update_activity))
+        .route("/activities/{id}/delete", delete::routes(Doomed::Activity))
         .route("/tasks", get(activities::tasks))
         .route("/tasks/new", get(activities::new_task).post(activities::create_task))
         .route("/tasks/{id}/edit", get(activities::edit_task).post(activities::update_task))
+        .route("/tasks/{id}/delete", delete::routes(Doomed::Task))
         .route("/assets/{file}", get(assets::serve))
         .route_layer(axum::middleware::from_fn(same_origin_writes))
         .route_layer(axum::middleware::from_fn(server_timing))

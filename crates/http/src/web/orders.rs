@@ -5,9 +5,9 @@
 
 use super::form::form_posts;
 use super::form::{
-    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, RefKind, Refusal, Section, ShowPage, custom_inputs,
-    custom_values, form_errors, list_page, list_query, load, parse_money, parse_uuid, record_id, ref_hidden, ref_label,
-    refusal, resolve_parents, section_form, validated,
+    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, RefKind, Refusal, Section, ShowPage, custom_facts,
+    custom_inputs, custom_values, form_errors, list_page, list_query, load, parse_money, parse_uuid, record_id,
+    ref_hidden, ref_label, refusal, resolve_parents, section_form, validated,
 };
 use super::i18n::{from_local_input, local_input};
 use super::{Cx, Locale, OrPage, WebError, WebResult, WebUser, render, see_other};
@@ -126,6 +126,7 @@ pub async fn show(
     let contact = ref_label(&state, &w, RefKind::Contact, Some(o.contact_id)).await;
     let company = ref_label(&state, &w, RefKind::Company, o.company_id).await;
     let heading = o.number.clone().unwrap_or_else(|| locale.t("orders.no_number").to_string());
+    let defs = defs(&state, &w).await?;
     let lines = o
         .lines
         .iter()
@@ -156,7 +157,11 @@ pub async fn show(
             (locale.t("field.status"), locale.t(&format!("order.status.{}", o.status.as_str())).to_string(), None),
             (locale.t("field.currency"), o.currency.as_str().to_string(), None),
         ],
-        actions: vec![(format!("/orders/{id}/edit"), locale.t("action.edit"))],
+        custom_facts: custom_facts(&defs, &o.custom, locale),
+        actions: vec![
+            (format!("/orders/{id}/edit"), locale.t("action.edit")),
+            (format!("/orders/{id}/delete"), locale.t("action.delete")),
+        ],
         saved: uri.query().is_some_and(|q| q.contains("saved=1")),
         sections: vec![Section {
             id: "lines",
@@ -473,7 +478,7 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         currency: f.opt("currency"),
         ordered_at,
         lines: lines.into_iter().map(|(_, l)| l).collect(),
-        custom: custom_values(&defs, &f),
+        custom: custom_values(&defs, &f, current.as_ref().map(|o| &o.custom)),
     };
     let renumber = |e: ValidationErrors| ValidationErrors {
         errors: e

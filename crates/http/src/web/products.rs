@@ -4,8 +4,8 @@
 
 use super::form::form_posts;
 use super::form::{
-    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, Refusal, ShowPage, custom_inputs, custom_values,
-    form_errors, list_page, list_query, load, parse_money, record_id, refusal, section_form, validated,
+    Cell, Editing, FormData, FormPage, Input, ListPage, Opt, Refusal, ShowPage, custom_facts, custom_inputs,
+    custom_values, form_errors, list_page, list_query, load, parse_money, record_id, refusal, section_form, validated,
 };
 use super::{Cx, OrPage, WebError, WebResult, WebUser, render, see_other};
 use crate::AppState;
@@ -117,7 +117,7 @@ pub async fn show(
     let p = guanxi_store::products::get(&state.db, &w.actor, id).await.or_page(locale)?;
     let saved = uri.query().is_some_and(|q| q.contains("saved=1"));
     let defs = defs(&state, &w).await?;
-    let mut facts = vec![
+    let facts = vec![
         (locale.t("field.sku"), p.sku.clone(), None),
         (locale.t("field.category"), p.category.clone().unwrap_or_default(), None),
         (locale.t("field.list_price"), locale.money(p.list_price_minor, &p.currency), None),
@@ -128,15 +128,6 @@ pub async fn show(
         ),
         (locale.t("field.updated_at"), locale.date(p.updated_at.date_naive()), None),
     ];
-    for d in &defs {
-        if let Some(v) = p.custom.get(&d.key) {
-            let shown = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            facts.push((locale.t("field.custom"), format!("{}: {shown}", d.label), None));
-        }
-    }
     let page = ShowPage {
         cx: Cx::for_user(&w, "products", &format!("/products/{id}"), p.name.clone()),
         back_url: "/products".into(),
@@ -145,7 +136,11 @@ pub async fn show(
         sub: p.sku.clone(),
         tags: vec![],
         facts,
-        actions: vec![(format!("/products/{id}/edit"), locale.t("action.edit"))],
+        custom_facts: custom_facts(&defs, &p.custom, locale),
+        actions: vec![
+            (format!("/products/{id}/edit"), locale.t("action.edit")),
+            (format!("/products/{id}/delete"), locale.t("action.delete")),
+        ],
         saved,
         sections: vec![],
         timeline: None,
@@ -249,7 +244,7 @@ async fn save(state: &AppState, w: &WebUser, id: Option<Uuid>, f: FormData) -> W
         list_price_minor: price,
         currency: f.opt("currency"),
         active: Some(f.checked("active")),
-        custom: custom_values(&defs, &f),
+        custom: custom_values(&defs, &f, current.as_ref().map(|p| &p.custom)),
     };
     let failed = |errors: ValidationErrors, status: StatusCode, conflict: Option<&Product>| {
         let mut ins = inputs(current.as_ref(), Some(&f), &defs, w);

@@ -6,6 +6,7 @@ use crate::client::Method;
 use crate::helpers::*;
 use crate::search::urlencode;
 use guanxi_core::access::{Role, TokenScope};
+use guanxi_store::imports;
 use serde_json::{Value, json};
 
 /// POSTs a file as the body.
@@ -24,14 +25,15 @@ async fn import(app: &TestApp, user: &TestUser, query: &str, bytes: Vec<u8>) -> 
 
 async fn wait(app: &TestApp, user: &TestUser, id: &str) -> Value {
     // Generous: a debug build under a parallel test run imports a few hundred rows a second.
+    let mut job = Value::Null;
     for _ in 0..2400 {
-        let job: Value = app.get(user, &format!("/api/v1/imports/{id}")).await.json().await.unwrap();
+        job = app.get(user, &format!("/api/v1/imports/{id}")).await.json().await.unwrap();
         if !matches!(job["status"].as_str(), Some("queued" | "running" | "cancelling")) {
             return job;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("import {id} did not finish");
+    panic!("import {id} did not finish: {job}");
 }
 
 async fn errors(app: &TestApp, user: &TestUser, id: &Value) -> Vec<(i64, Option<String>, String)> {
@@ -374,6 +376,35 @@ app_test!(cancel_keeps_committed_batches_and_a_rerun_resumes, |app: &TestApp| as
     assert_eq!((job["status"].as_str(), job["rows_created"].as_i64()), (Some("done"), Some(6000)));
     let page: Value = app.get(&admin, "/api/v1/contacts?limit=1").await.json().await.unwrap();
     assert_eq!(page["total"], 6000);
+});
+
+app_test!(an_import_whose_runner_stopped_is_ended_and_resumes, |app: &TestApp| async move {
+    let admin = app.admin().await;
+    let csv = "name,email\nA,a@example.com\nB,b@example.com\n".as_bytes().to_vec();
+    let job = import(app, &admin, "", csv.clone()).await;
+    let id = uuid::Uuid::parse_str(job["id"].as_str().unwrap()).unwrap();
+    // As a process killed after its first row leaves it: B not stored, running, checkpoint at the first row, no
+    // batch for an hour.
+    let b = contacts(app, &admin).await.into_iter().find(|c| c["display_name"] == "B").unwrap();
+    let r = app.req(Some(&admin), Method::DELETE, &format!("/api/v1/contacts/{}", b["id"].as_str().unwrap()));
+    assert_eq!(r.header("if-match", format!("\"{}\"", b["version"])).send().await.unwrap().status(), 204);
+    let hour_ago = guanxi_core::ids::now() - chrono::Duration::hours(1);
+    let mut sql =
+        app.db.sql("UPDATE import_jobs SET status = 'running', rows_done = 1, rows_created = 1, updated_at = ");
+    sql.bind(guanxi_store::sql::Arg::Ts(hour_ago)).push(" WHERE id = ").bind(guanxi_store::sql::Arg::Uuid(id));
+    app.db.execute(sql).await.unwrap();
+    // A job of a live runner (recent batch) is left alone.
+    assert_eq!(imports::end_interrupted(&app.db, chrono::Duration::hours(2)).await.unwrap(), 0);
+    assert_eq!(imports::end_interrupted(&app.db, chrono::Duration::minutes(10)).await.unwrap(), 1);
+    let job: Value = app.get(&admin, &format!("/api/v1/imports/{id}")).await.json().await.unwrap();
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["error"], imports::INTERRUPTED);
+    // The same file again continues from the checkpoint: B is stored once, A is not stored twice.
+    let again = import(app, &admin, "", csv).await;
+    assert_eq!((again["id"].as_str(), again["status"].as_str()), (job["id"].as_str(), Some("done")));
+    assert_eq!((again["rows_created"].as_i64(), again["rows_failed"].as_i64()), (Some(2), Some(0)), "{again}");
+    let names: Vec<Value> = contacts(app, &admin).await.into_iter().map(|c| c["display_name"].clone()).collect();
+    assert_eq!(names, vec![json!("A"), json!("B")]);
 });
 
 app_test!(xlsx_import_reads_dates_and_numbers, |app: &TestApp| async move {

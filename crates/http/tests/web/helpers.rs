@@ -153,6 +153,26 @@ async fn password_hash() -> String {
         .clone()
 }
 
+/// An admin caller for reading the store directly.
+pub fn root() -> guanxi_core::access::Actor {
+    use guanxi_core::access::{Actor, TokenScope};
+    Actor { user_id: Uuid::nil(), team_id: None, role: Role::Admin, scope: TokenScope::ReadWrite }
+}
+
+/// A list query for every record.
+pub fn everything() -> guanxi_core::filter::ListQuery {
+    let params = guanxi_core::filter::ListParams { filters: &[], sort: None, limit: None, cursor: None, q: None };
+    guanxi_core::filter::parse_list_query(&params, &[], &[], Uuid::nil()).expect("empty query")
+}
+
+/// Posts a form that must succeed; returns the id at the end of the redirect (`/companies/<id>?saved=1`).
+pub async fn created(b: &Browser, path: &str, form: &[(&str, &str)]) -> String {
+    let r = b.post(path, form).await;
+    assert_eq!(r.status(), 303, "{path}: {}", r.text().await.unwrap_or_default());
+    let loc = location(&r);
+    loc.rsplit('/').next().unwrap_or("").split(['?', '#']).next().unwrap_or("").to_string()
+}
+
 pub fn location(r: &Response) -> String {
     r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
 }

@@ -5,6 +5,7 @@
 mod client;
 
 mod contact_list;
+mod editing;
 mod helpers;
 mod records;
 mod settings;

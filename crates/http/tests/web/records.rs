@@ -2,27 +2,9 @@
 //! refused another team's private records on every page.
 
 use super::{EN, ZH, admin, create_contact};
-use crate::helpers::{Browser, location};
+use crate::helpers::{created, everything, location, root};
 use crate::web_test;
 use guanxi_core::access::{Actor, Role, TokenScope};
-
-/// An admin caller for reading the store directly.
-fn root() -> Actor {
-    Actor { user_id: uuid::Uuid::nil(), team_id: None, role: Role::Admin, scope: TokenScope::ReadWrite }
-}
-
-fn everything() -> guanxi_core::filter::ListQuery {
-    let params = guanxi_core::filter::ListParams { filters: &[], sort: None, limit: None, cursor: None, q: None };
-    guanxi_core::filter::parse_list_query(&params, &[], &[], uuid::Uuid::nil()).unwrap()
-}
-
-/// Posts a form that must succeed; returns the id at the end of the redirect (`/companies/<id>?saved=1`).
-async fn created(b: &Browser, path: &str, form: &[(&str, &str)]) -> String {
-    let r = b.post(path, form).await;
-    assert_eq!(r.status(), 303, "{path}: {}", r.text().await.unwrap_or_default());
-    let loc = location(&r);
-    loc.rsplit('/').next().unwrap_or("").split(['?', '#']).next().unwrap_or("").to_string()
-}
 
 web_test!(companies_have_a_page_with_contacts_orders_and_timeline, |app: &TestApp| async move {
     let b = admin(app, EN).await;
