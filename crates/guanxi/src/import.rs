@@ -1,13 +1,14 @@
-//! `guanxi import FILE --type contacts`: the API's import run in the foreground with a progress line and a
-//! summary. Running the same command again after an interruption (even `kill -9`) resumes where the last
+//! `guanxi import FILE --type contacts|companies|products|orders|activities`: the API's import run in the
+//! foreground with a progress line and a summary. Running the same command again after an interruption (even `kill -9`) resumes where the last
 //! committed batch ended; `guanxi undo-import JOB_ID` undoes an import.
 
 use crate::export::acting_user;
 use anyhow::{Context, Result, bail};
 use guanxi_core::contact::ContactRules;
 use guanxi_core::contact_point::Region;
-use guanxi_core::custom_field::ObjectType;
-use guanxi_http::api::imports::{ImportSettings, choose_mapping, file_sha256, prepare, preview_file};
+use guanxi_http::api::imports::{
+    ImportSettings, choose_mapping, custom_fields_of, file_sha256, parse_object, prepare, preview_file,
+};
 use guanxi_store::Db;
 use guanxi_store::imports::{self, JobStatus, Progress};
 use std::io::{IsTerminal, Write};
@@ -18,7 +19,8 @@ use std::time::{Duration, Instant};
 pub struct ImportArgs {
     /// A CSV (UTF-8, UTF-16 or GBK; comma, semicolon or tab) or XLSX file.
     pub file: PathBuf,
-    /// What the rows are: contacts.
+    /// What the rows are: contacts, companies, products, orders (one row per order line; consecutive lines
+    /// with the same order number are one order) or activities.
     #[arg(long = "type", value_name = "TYPE", default_value = "contacts")]
     pub object: String,
     /// A saved mapping to use (see --save-mapping); default: proposed from the headers.
@@ -33,7 +35,9 @@ pub struct ImportArgs {
     /// create_only, update_only or create_or_update.
     #[arg(long, default_value = "create_only")]
     pub policy: String,
-    /// Match existing records on external_id, email or phone (default: the first of these the file has).
+    /// Match existing records on: contacts external_id, email or phone; companies external_id, domain or name
+    /// (as the duplicate finder compares names); products sku; orders number; activities external_id; or none.
+    /// Default: the first of these the file has.
     #[arg(long = "match", value_name = "KEY")]
     pub match_key: Option<String>,
     /// Validate and match every row, write nothing.
@@ -51,23 +55,21 @@ pub struct ImportArgs {
 }
 
 pub async fn run(db: &Db, region: Region, args: ImportArgs) -> Result<()> {
-    if !matches!(args.object.as_str(), "contacts" | "contact") {
-        bail!("only contacts can be imported so far (--type contacts)");
-    }
+    let object = parse_object(&args.object).map_err(api_error)?;
     let actor = acting_user(db, args.as_user.as_deref()).await?;
-    let defs = guanxi_store::custom_fields::list(db, Some(ObjectType::Contact)).await?;
+    let defs = custom_fields_of(db, object).await.map_err(api_error)?;
     let mapping_json = match &args.mapping_file {
         Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?),
         None => None,
     };
     if args.preview {
         let headers = guanxi_io::read::open(&args.file).map(|(i, _)| i.headers).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let chosen = choose_mapping(db, mapping_json.as_deref(), args.mapping.as_deref(), &headers, &defs)
+        let chosen = choose_mapping(db, object, mapping_json.as_deref(), args.mapping.as_deref(), &headers, &defs)
             .await
             .map_err(api_error)?;
         let rules =
             ContactRules { default_region: region, custom_fields: &defs, today: chrono::Utc::now().date_naive() };
-        let p = preview_file(&args.file, |_| Ok(chosen), &defs, &rules).map_err(api_error)?;
+        let p = preview_file(object, &args.file, |_| Ok(chosen), &defs, &rules).map_err(api_error)?;
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
@@ -79,6 +81,7 @@ pub async fn run(db: &Db, region: Region, args: ImportArgs) -> Result<()> {
     let path = args.file.clone();
     let sha = tokio::task::spawn_blocking(move || file_sha256(&path)).await??;
     let settings = ImportSettings {
+        object,
         file_name: args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         mapping_json: mapping_json.as_deref(),
         mapping_name: args.mapping.as_deref(),
@@ -88,7 +91,7 @@ pub async fn run(db: &Db, region: Region, args: ImportArgs) -> Result<()> {
     };
     let (job, resumed) = prepare(db, &actor, &args.file, &sha, &settings).await.map_err(api_error)?;
     if let Some(name) = &args.save_mapping {
-        imports::save_mapping(db, &actor, "contact", name, &job.mapping).await?;
+        imports::save_mapping(db, &actor, object.as_str(), name, &job.mapping).await?;
         eprintln!("saved the mapping as {name:?}");
     }
     if job.status == JobStatus::Done {
@@ -102,7 +105,7 @@ pub async fn run(db: &Db, region: Region, args: ImportArgs) -> Result<()> {
     }
     let path = args.file.clone();
     let total = tokio::task::spawn_blocking(move || estimate_rows(&path)).await.unwrap_or(None);
-    let run = imports::ContactRun {
+    let run = imports::ImportRun {
         path: args.file.clone(),
         custom_fields: defs,
         default_region: region,
@@ -110,7 +113,7 @@ pub async fn run(db: &Db, region: Region, args: ImportArgs) -> Result<()> {
     };
     let started = Instant::now();
     let mut bar = ProgressLine::new(total);
-    let result = imports::run_contacts(db, &actor, job.id, run, |p| bar.show(p)).await;
+    let result = imports::run(db, &actor, job.id, run, |p| bar.show(p)).await;
     bar.done();
     let job = result?;
     if job.status == JobStatus::Running {

@@ -88,7 +88,8 @@ enum Command {
     /// Compute customer metrics now: RFM, tiers, lifecycle stages, CLV, churn risk, clusters, cross-sell.
     /// With --transactions, fit the purchase models to a CSV file instead (no database).
     Analyze(AnalyzeArgs),
-    /// Import contacts from a CSV or XLSX file (resumable: run it again after an interruption).
+    /// Import contacts, companies, products, orders or activities from a CSV or XLSX file (resumable: run it again
+    /// after an interruption).
     Import(import::ImportArgs),
     /// Undo an import: remove the records it created, restore the ones it updated.
     UndoImport {

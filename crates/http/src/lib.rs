@@ -34,6 +34,8 @@ pub struct AppConfig {
     pub secure_cookies: bool,
     /// Where uploaded import files wait while their import runs.
     pub import_dir: std::path::PathBuf,
+    /// Rows per import transaction (see `guanxi_store::imports::BATCH_ROWS`; tests use small batches).
+    pub import_batch_rows: usize,
 }
 
 impl Default for AppConfig {
@@ -43,6 +45,7 @@ impl Default for AppConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
             import_dir: std::env::temp_dir().join("guanxi-imports"),
+            import_batch_rows: guanxi_store::imports::BATCH_ROWS,
         }
     }
 }

@@ -85,7 +85,8 @@ fn add_imports(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>)
     let file_body = json!({"required": true, "description": "The file itself: CSV (UTF-8 with or without BOM, UTF-16, GBK/GB18030; comma, semicolon or tab) or XLSX",
         "content": {"text/csv": {"schema": {"type": "string"}}, "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}});
     let q = |name: &str, description: &str| json!({"name": name, "in": "query", "description": description, "schema": {"type": "string"}});
-    let ty = json!({"name": "type", "in": "query", "schema": {"type": "string", "enum": ["contacts"], "default": "contacts"}});
+    let ty = json!({"name": "type", "in": "query", "description": "orders: one row per order line; consecutive rows with one order number are one order, stored whole or not at all",
+        "schema": {"type": "string", "enum": ["contacts", "companies", "products", "orders", "activities"], "default": "contacts"}});
     let mapping =
         q("mapping", "A mapping as JSON: {\"columns\": {\"手机\": \"phone\", …}}; default: proposed from the headers");
     let mapping_name = q("mapping_name", "A saved mapping");
@@ -97,7 +98,7 @@ fn add_imports(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>)
         "post": {"tags": tag, "summary": "Start an import in the background, or resume the caller's earlier import of the same file (same content hash and policy)",
             "parameters": [ty, mapping, mapping_name,
                 {"name": "policy", "in": "query", "schema": {"type": "string", "enum": ["create_only", "update_only", "create_or_update"], "default": "create_only"}},
-                {"name": "match", "in": "query", "description": "Default: external_id, email or phone, the first the mapping fills", "schema": {"type": "string", "enum": ["external_id", "email", "phone", "none"]}},
+                {"name": "match", "in": "query", "description": "contacts: external_id, email or phone; companies: external_id, domain or name (compared without 有限公司/Inc./city prefixes); products: sku; orders: number; activities: external_id. Default: the first of these the mapping fills", "schema": {"type": "string", "enum": ["external_id", "email", "phone", "domain", "name", "sku", "number", "none"]}},
                 {"name": "dry_run", "in": "query", "schema": {"type": "boolean", "default": false}},
                 q("file_name", "Shown in the job list")],
             "requestBody": file_body,

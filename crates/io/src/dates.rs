@@ -1,6 +1,6 @@
 //! Dates as people and spreadsheets write them.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Utc};
 
 /// Which number comes first in `05/03/2024`: the day (Europe, default `false` = the month, as US exports do).
 /// Dates that are unambiguous (`2024/3/5`, `2024年3月5日`, `25/03/2024`) never depend on it.
@@ -88,6 +88,52 @@ pub fn parse_date(raw: &str, order: DayMonthOrder) -> Result<NaiveDate, String> 
     Err(bad())
 }
 
+/// Parses a moment: RFC 3339 (`2024-03-05T14:30:00+08:00`, `…Z`), or a date in any form [`parse_date`] takes
+/// followed by an optional time (`2024/3/5 14:30`, `2024年3月5日 14:30:15`, `2024-03-05T14:30`), read at
+/// `utc_offset_minutes` from UTC; a date alone is midnight there. Excel serials with a fraction keep their time.
+///
+/// ```
+/// use guanxi_io::dates::{parse_datetime, DayMonthOrder};
+/// let t = parse_datetime("2024/3/5 14:30", DayMonthOrder::MonthFirst, 480).unwrap();
+/// assert_eq!(t.to_rfc3339(), "2024-03-05T06:30:00+00:00");
+/// ```
+pub fn parse_datetime(raw: &str, order: DayMonthOrder, utc_offset_minutes: i32) -> Result<DateTime<Utc>, String> {
+    let s = raw.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let bad = || format!("{s:?} is not a date and time (write it as 2024-03-05 14:30)");
+    let offset = FixedOffset::east_opt(utc_offset_minutes.clamp(-14 * 60, 14 * 60) * 60).ok_or_else(bad)?;
+    // An Excel serial with a day fraction: 45356.75 is 18:00.
+    if let Some((whole, frac)) = s.split_once('.')
+        && !whole.is_empty()
+        && whole.len() <= 7
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && frac.chars().all(|c| c.is_ascii_digit())
+        && !frac.is_empty()
+    {
+        let day = parse_date(whole, order)?;
+        let fraction: f64 = format!("0.{frac}").parse().map_err(|_| bad())?;
+        let secs = (fraction * 86_400.0).round() as i64;
+        let local = day.and_time(NaiveTime::MIN) + chrono::Duration::seconds(secs);
+        return local.and_local_timezone(offset).single().map(|t| t.with_timezone(&Utc)).ok_or_else(bad);
+    }
+    // Split off a trailing time: after `T`, or after the last space when it holds a colon.
+    let (date_part, time_part) = match s.rfind(['T', ' ']) {
+        Some(i) if s[i + 1..].contains(':') => (s[..i].trim(), Some(s[i + 1..].trim())),
+        _ => (s, None),
+    };
+    let day = parse_date(date_part, order).map_err(|_| bad())?;
+    let time = match time_part {
+        None => NaiveTime::MIN,
+        Some(t) => ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
+            .iter()
+            .find_map(|f| NaiveTime::parse_from_str(t, f).ok())
+            .ok_or_else(bad)?,
+    };
+    day.and_time(time).and_local_timezone(offset).single().map(|t| t.with_timezone(&Utc)).ok_or_else(bad)
+}
+
 fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
     let y: i32 = y.trim().parse().ok()?;
     let m: u32 = m.trim().parse().ok()?;
@@ -140,6 +186,18 @@ mod tests {
         assert_eq!(parse_date("5/3/2024", DayMonthOrder::DayFirst), Ok(d(2024, 3, 5)));
         assert_eq!(parse_date("25/3/2024", mf), Ok(d(2024, 3, 25)), "25 cannot be a month");
         assert!(parse_date("45356x", mf).is_err());
+    }
+
+    #[test]
+    fn moments_with_and_without_time_and_offset() {
+        let mf = DayMonthOrder::MonthFirst;
+        let at = |s: &str| parse_datetime(s, mf, 480).map(|t| t.to_rfc3339());
+        assert_eq!(at("2024-03-05T14:30:00Z").as_deref(), Ok("2024-03-05T14:30:00+00:00"));
+        assert_eq!(at("2024年3月5日 14:30:15").as_deref(), Ok("2024-03-05T06:30:15+00:00"));
+        assert_eq!(at("2024-03-05").as_deref(), Ok("2024-03-04T16:00:00+00:00"));
+        assert_eq!(at("45356.75").as_deref(), Ok("2024-03-05T10:00:00+00:00"));
+        assert!(at("2024-03-05 25:00").is_err());
+        assert!(at("soon").is_err());
     }
 
     #[test]

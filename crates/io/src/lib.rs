@@ -5,12 +5,14 @@
 //! - [`columns`]: the spreadsheet columns of each record type.
 //! - [`read`]: CSV (encoding and delimiter detected) and XLSX rows, with per-row errors.
 //! - [`mapping`]: column mapping proposals (Chinese, English, Zoho, HubSpot, Salesforce) and rows to inputs.
+//! - [`objects`]: companies, products, order lines and activities: their columns and rows to inputs.
 //! - [`dates`]: dates in the many ways people write them.
 
 pub mod columns;
 pub mod dates;
 pub mod export;
 pub mod mapping;
+pub mod objects;
 pub mod read;
 
 /// A file removed on drop, for tests here and in other crates.

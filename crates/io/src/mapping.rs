@@ -1,6 +1,9 @@
 //! Which column of a file fills which field: proposed from the headers (Chinese and English, and the export
 //! formats of Zoho CRM, HubSpot and Salesforce), adjustable, and saved for reuse as a plain JSON object
 //! `{"columns": {"手机": "phone", "VIP等级": "custom.vip_level", "备注": "ignore"}}`.
+//!
+//! Each record type has a [`Spec`]: its targets, header aliases and presets. Proposing and checking a mapping is
+//! the same for all of them; reading a row is per type (contacts here, the others in [`crate::objects`]).
 
 use crate::dates::{DayMonthOrder, parse_date};
 use crate::read::{Row, RowError};
@@ -18,6 +21,10 @@ pub struct Mapping {
     pub columns: BTreeMap<String, String>,
     #[serde(default)]
     pub date_order: DayMonthOrder,
+    /// The offset from UTC of times written without one (`2024-03-05 14:30`), in minutes; default: the offset of
+    /// the server's default region (China: +480).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset_minutes: Option<i32>,
 }
 
 /// The export formats whose headers are known exactly.
@@ -27,6 +34,190 @@ pub enum Preset {
     Zoho,
     Hubspot,
     Salesforce,
+}
+
+/// The record types a file can be imported as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportObject {
+    Contact,
+    Company,
+    Product,
+    Order,
+    Activity,
+}
+
+impl ImportObject {
+    pub const ALL: [ImportObject; 5] = [
+        ImportObject::Contact,
+        ImportObject::Company,
+        ImportObject::Product,
+        ImportObject::Order,
+        ImportObject::Activity,
+    ];
+
+    /// The singular name stored with jobs and mappings: `contact`, `company`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportObject::Contact => "contact",
+            ImportObject::Company => "company",
+            ImportObject::Product => "product",
+            ImportObject::Order => "order",
+            ImportObject::Activity => "activity",
+        }
+    }
+
+    /// The plural the API and CLI take (`type=companies`), or the singular.
+    pub fn parse(s: &str) -> Option<ImportObject> {
+        ImportObject::ALL.into_iter().find(|o| o.as_str() == s || o.plural() == s)
+    }
+
+    pub fn plural(self) -> &'static str {
+        match self {
+            ImportObject::Contact => "contacts",
+            ImportObject::Company => "companies",
+            ImportObject::Product => "products",
+            ImportObject::Order => "orders",
+            ImportObject::Activity => "activities",
+        }
+    }
+
+    /// The record type whose custom fields a column can fill (activities have none).
+    pub fn custom_fields(self) -> Option<guanxi_core::custom_field::ObjectType> {
+        use guanxi_core::custom_field::ObjectType;
+        match self {
+            ImportObject::Contact => Some(ObjectType::Contact),
+            ImportObject::Company => Some(ObjectType::Company),
+            ImportObject::Product => Some(ObjectType::Product),
+            ImportObject::Order => Some(ObjectType::Order),
+            ImportObject::Activity => None,
+        }
+    }
+
+    pub fn spec(self) -> &'static Spec {
+        match self {
+            ImportObject::Contact => &CONTACT_SPEC,
+            ImportObject::Company => &crate::objects::COMPANY_SPEC,
+            ImportObject::Product => &crate::objects::PRODUCT_SPEC,
+            ImportObject::Order => &crate::objects::ORDER_SPEC,
+            ImportObject::Activity => &crate::objects::ACTIVITY_SPEC,
+        }
+    }
+}
+
+/// The columns of one record type: what a column can fill, the header spellings that propose each target, the
+/// exact headers of the CRMs' exports, and what every mapping must fill.
+pub struct Spec {
+    /// Fields a column can fill (plus `custom.KEY` when the type has custom fields); `ignore` skips a column.
+    pub targets: &'static [&'static str],
+    /// Targets that several columns may fill.
+    pub multi: &'static [&'static str],
+    /// Header spellings (compared after [`fold_header`]) for each target.
+    pub aliases: &'static [(&'static str, &'static [&'static str])],
+    /// Per export format: headers only that format writes (to recognise it), then its exact headers.
+    pub presets: &'static [PresetTable],
+    /// Groups of targets of which a mapping must fill at least one each (`[["ordered_at"], ["customer.email",
+    /// "customer.phone", …]]`).
+    pub required: &'static [&'static [&'static str]],
+}
+
+/// A column a mapping reads, as `(position, header, field)`.
+pub type Column = (usize, String, Field);
+
+/// What is wrong with a mapping: `(header, message)` pairs.
+pub type MappingErrors = Vec<(String, String)>;
+
+/// A column a mapping reads: its position, its header and the field it fills.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field {
+    Builtin(&'static str),
+    Custom(CustomFieldDef),
+}
+
+/// Checks a mapping against a spec: every header it names exists, every target is known, single-valued targets
+/// are used once, required targets are filled. Errors are `(header, message)`; a missing required target has an
+/// empty header. Columns come back in file order.
+pub fn check_columns(
+    spec: &Spec,
+    mapping: &Mapping,
+    headers: &[String],
+    defs: &[CustomFieldDef],
+) -> Result<Vec<Column>, MappingErrors> {
+    let mut errors = Vec::new();
+    let mut columns = Vec::new();
+    let mut used: Vec<&str> = Vec::new();
+    for (header, target) in &mapping.columns {
+        let Some(idx) = headers.iter().position(|h| h == header) else {
+            errors.push((header.clone(), "the file has no such column".to_string()));
+            continue;
+        };
+        if target == "ignore" {
+            continue;
+        }
+        let field = match spec.targets.iter().find(|t| **t == target.as_str()) {
+            Some(t) => Field::Builtin(t),
+            None => match target.strip_prefix("custom.").and_then(|k| defs.iter().find(|d| d.key == k)) {
+                Some(d) => Field::Custom(d.clone()),
+                None => {
+                    errors.push((header.clone(), format!("unknown field {target:?}")));
+                    continue;
+                }
+            },
+        };
+        if !spec.multi.contains(&target.as_str()) {
+            if used.contains(&target.as_str()) {
+                errors.push((header.clone(), format!("{target} is already filled by another column")));
+                continue;
+            }
+            used.push(target);
+        }
+        columns.push((idx, header.clone(), field));
+    }
+    if errors.is_empty() {
+        for group in spec.required {
+            if !columns.iter().any(|(_, _, f)| matches!(f, Field::Builtin(t) if group.contains(t))) {
+                errors.push((String::new(), format!("no column is mapped to {}", group.join(" or "))));
+            }
+        }
+    }
+    // Columns in file order, so the first email column is the primary one.
+    columns.sort_by_key(|c| c.0);
+    if errors.is_empty() { Ok(columns) } else { Err(errors) }
+}
+
+/// Whether a mapping fills anything at all (a file none of whose headers fits a type is probably another type).
+pub fn maps_anything(mapping: &Mapping) -> bool {
+    mapping.columns.values().any(|t| t != "ignore")
+}
+
+/// Proposes a mapping for `headers`: the detected preset's exact headers, then the aliases, then custom fields
+/// by key or label (`custom.KEY`); anything else is `ignore`. A single-valued target goes to its first column.
+pub fn propose(spec: &Spec, headers: &[String], defs: &[CustomFieldDef]) -> (Mapping, Option<Preset>) {
+    let has = |h: &str| headers.iter().any(|x| x.trim() == h);
+    let preset = spec.presets.iter().find(|(_, markers, _)| markers.iter().any(|m| has(m)));
+    let mut columns = BTreeMap::new();
+    let mut taken: Vec<String> = Vec::new();
+    for h in headers {
+        if h.is_empty() || columns.contains_key(h) {
+            continue;
+        }
+        let folded = fold_header(h);
+        let from_preset =
+            preset.and_then(|(_, _, t)| t.iter().find(|(n, _)| *n == h.trim()).map(|(_, t)| t.to_string()));
+        let target = from_preset
+            .or_else(|| spec.aliases.iter().find(|(_, a)| a.contains(&folded.as_str())).map(|(t, _)| t.to_string()))
+            .or_else(|| {
+                let key = folded.strip_prefix("custom.").unwrap_or(&folded);
+                defs.iter()
+                    .find(|d| d.key == key || fold_header(&d.label) == folded)
+                    .map(|d| format!("custom.{}", d.key))
+            })
+            .filter(|t| spec.multi.contains(&t.as_str()) || !taken.contains(t))
+            .unwrap_or_else(|| "ignore".to_string());
+        taken.push(target.clone());
+        columns.insert(h.clone(), target);
+    }
+    (Mapping { columns, date_order: DayMonthOrder::default(), utc_offset_minutes: None }, preset.map(|p| p.0))
 }
 
 /// Contact fields a column can fill. `email`, `phone` and `tags` may be filled by several columns.
@@ -56,6 +247,9 @@ pub const CONTACT_TARGETS: &[&str] = &[
 ];
 
 const MULTI: &[&str] = &["email", "phone", "tags", "ignore"];
+
+pub static CONTACT_SPEC: Spec =
+    Spec { targets: CONTACT_TARGETS, multi: MULTI, aliases: ALIASES, presets: PRESETS, required: &[] };
 
 /// Header spellings (compared after [`fold_header`]) for each target.
 const ALIASES: &[(&str, &[&str])] = &[
@@ -183,9 +377,12 @@ const ALIASES: &[(&str, &[&str])] = &[
 ];
 
 /// Exact headers of the three CRMs' contact exports, checked before the general aliases.
-const PRESETS: &[(Preset, &[(&str, &str)])] = &[
+/// A CRM's export: headers only it writes (to recognise it), then its exact headers and their targets.
+pub type PresetTable = (Preset, &'static [&'static str], &'static [(&'static str, &'static str)]);
+const PRESETS: &[PresetTable] = &[
     (
         Preset::Zoho,
+        &["Contact Id", "Contact Owner", "Mailing Zip"],
         &[
             ("Contact Id", "external_id"),
             ("Record Id", "external_id"),
@@ -211,6 +408,7 @@ const PRESETS: &[(Preset, &[(&str, &str)])] = &[
     ),
     (
         Preset::Hubspot,
+        &["Record ID", "State/Region", "Mobile Phone Number"],
         &[
             ("Record ID", "external_id"),
             ("First Name", "given_name"),
@@ -232,6 +430,7 @@ const PRESETS: &[(Preset, &[(&str, &str)])] = &[
     ),
     (
         Preset::Salesforce,
+        &["MailingStreet", "LastName", "MailingPostalCode"],
         &[
             ("Id", "external_id"),
             ("FirstName", "given_name"),
@@ -267,52 +466,14 @@ pub fn fold_header(h: &str) -> String {
         .collect()
 }
 
-/// Which preset a header row comes from, by headers only that CRM writes.
+/// Which preset a contact header row comes from, by headers only that CRM writes.
 pub fn detect_preset(headers: &[String]) -> Option<Preset> {
-    let has = |h: &str| headers.iter().any(|x| x.trim() == h);
-    if has("Contact Id") || has("Contact Owner") || has("Mailing Zip") {
-        Some(Preset::Zoho)
-    } else if has("Record ID") || has("State/Region") || has("Mobile Phone Number") {
-        Some(Preset::Hubspot)
-    } else if has("MailingStreet") || has("LastName") || has("MailingPostalCode") {
-        Some(Preset::Salesforce)
-    } else {
-        None
-    }
+    propose(&CONTACT_SPEC, headers, &[]).1
 }
 
-/// Proposes a contact mapping for `headers`: the preset's exact headers, then the aliases, then custom fields by
-/// key or label (`custom.KEY`); anything else is `ignore`. A single-valued target goes to its first column only.
+/// Proposes a contact mapping for `headers` (see [`propose`]).
 pub fn propose_contacts(headers: &[String], defs: &[CustomFieldDef]) -> (Mapping, Option<Preset>) {
-    let preset = detect_preset(headers);
-    let mut columns = BTreeMap::new();
-    let mut taken: Vec<String> = Vec::new();
-    for h in headers {
-        if h.is_empty() || columns.contains_key(h) {
-            continue;
-        }
-        let folded = fold_header(h);
-        let from_preset = preset.and_then(|p| {
-            PRESETS
-                .iter()
-                .find(|(q, _)| *q == p)
-                .and_then(|(_, t)| t.iter().find(|(n, _)| *n == h.trim()).map(|(_, t)| *t))
-        });
-        let target = from_preset
-            .map(str::to_string)
-            .or_else(|| ALIASES.iter().find(|(_, a)| a.contains(&folded.as_str())).map(|(t, _)| t.to_string()))
-            .or_else(|| {
-                let key = folded.strip_prefix("custom.").unwrap_or(&folded);
-                defs.iter()
-                    .find(|d| d.key == key || fold_header(&d.label) == folded)
-                    .map(|d| format!("custom.{}", d.key))
-            })
-            .filter(|t| MULTI.contains(&t.as_str()) || !taken.contains(t))
-            .unwrap_or_else(|| "ignore".to_string());
-        taken.push(target.clone());
-        columns.insert(h.clone(), target);
-    }
-    (Mapping { columns, date_order: DayMonthOrder::default() }, preset)
+    propose(&CONTACT_SPEC, headers, defs)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -356,64 +517,46 @@ impl ContactPlan {
     }
 }
 
-/// Checks a mapping: every header it names exists, every target is known, single-valued targets are used once.
-/// Errors are `(header, message)`.
+/// Checks a contact mapping (see [`check_columns`]). Errors are `(header, message)`.
 pub fn contact_plan(
     mapping: &Mapping,
     headers: &[String],
     defs: &[CustomFieldDef],
 ) -> Result<ContactPlan, Vec<(String, String)>> {
-    let mut errors = Vec::new();
-    let mut columns = Vec::new();
-    let mut used: Vec<&str> = Vec::new();
-    for (header, target) in &mapping.columns {
-        let Some(idx) = headers.iter().position(|h| h == header) else {
-            errors.push((header.clone(), "the file has no such column".to_string()));
-            continue;
-        };
-        let t = match target.as_str() {
-            "ignore" => continue,
-            "external_id" => Target::ExternalId,
-            "name" => Target::Name,
-            "family_name" => Target::FamilyName,
-            "given_name" => Target::GivenName,
-            "email" => Target::Email,
-            "phone" => Target::Phone,
-            "company" => Target::Company,
-            "job_title" => Target::JobTitle,
-            "address.country" => Target::Address("country"),
-            "address.province" => Target::Address("province"),
-            "address.city" => Target::Address("city"),
-            "address.district" => Target::Address("district"),
-            "address.street" => Target::Address("street"),
-            "address.postcode" => Target::Address("postcode"),
-            "birthday" => Target::Birthday,
-            "gender" => Target::Gender,
-            "source" => Target::Source,
-            "source_detail" => Target::SourceDetail,
-            "tags" => Target::Tags,
-            "preferred_language" => Target::Language,
-            "visibility" => Target::Visibility,
-            other => match other.strip_prefix("custom.").and_then(|k| defs.iter().find(|d| d.key == k)) {
-                Some(d) => Target::Custom(d.clone()),
-                None => {
-                    errors.push((header.clone(), format!("unknown field {other:?}")));
-                    continue;
-                }
-            },
-        };
-        if !MULTI.contains(&target.as_str()) {
-            if used.contains(&target.as_str()) {
-                errors.push((header.clone(), format!("{target} is already filled by another column")));
-                continue;
-            }
-            used.push(target);
-        }
-        columns.push((idx, header.clone(), t));
-    }
-    // Columns in file order, so the first email column is the primary one.
-    columns.sort_by_key(|c| c.0);
-    if errors.is_empty() { Ok(ContactPlan { columns, date_order: mapping.date_order }) } else { Err(errors) }
+    let checked = check_columns(&CONTACT_SPEC, mapping, headers, defs)?;
+    let columns = checked
+        .into_iter()
+        .map(|(idx, header, field)| {
+            let t = match field {
+                Field::Custom(d) => Target::Custom(d),
+                Field::Builtin(name) => match name {
+                    "external_id" => Target::ExternalId,
+                    "name" => Target::Name,
+                    "family_name" => Target::FamilyName,
+                    "given_name" => Target::GivenName,
+                    "email" => Target::Email,
+                    "phone" => Target::Phone,
+                    "company" => Target::Company,
+                    "job_title" => Target::JobTitle,
+                    "address.country" => Target::Address("country"),
+                    "address.province" => Target::Address("province"),
+                    "address.city" => Target::Address("city"),
+                    "address.district" => Target::Address("district"),
+                    "address.street" => Target::Address("street"),
+                    "address.postcode" => Target::Address("postcode"),
+                    "birthday" => Target::Birthday,
+                    "gender" => Target::Gender,
+                    "source" => Target::Source,
+                    "source_detail" => Target::SourceDetail,
+                    "tags" => Target::Tags,
+                    "preferred_language" => Target::Language,
+                    _ => Target::Visibility,
+                },
+            };
+            (idx, header, t)
+        })
+        .collect();
+    Ok(ContactPlan { columns, date_order: mapping.date_order })
 }
 
 /// A row read into a contact input, with what the store resolves (company by name) and matches on.
@@ -435,7 +578,7 @@ impl ContactRow {
 }
 
 /// Undoes the `'` an export puts before formula characters, so an exported file imports back unchanged.
-fn cell_value(s: &str) -> &str {
+pub(crate) fn cell_value(s: &str) -> &str {
     let t = s.trim();
     match t.strip_prefix('\'') {
         Some(rest) if matches!(rest.trim_start_matches(' ').chars().next(), Some('=' | '+' | '-' | '@')) => rest,
@@ -443,7 +586,7 @@ fn cell_value(s: &str) -> &str {
     }
 }
 
-fn split_list(s: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn split_list(s: &str) -> impl Iterator<Item = &str> {
     s.split([',', ';', '，', '；', '、', '|']).map(str::trim).filter(|x| !x.is_empty())
 }
 
@@ -575,7 +718,7 @@ pub fn contact_from_row(row: &Row, plan: &ContactPlan) -> (ContactRow, Vec<RowEr
     (out, errors)
 }
 
-fn country_code(v: &str) -> String {
+pub(crate) fn country_code(v: &str) -> String {
     match v.trim() {
         "中国" | "中国大陆" | "China" | "CHINA" | "PRC" | "中华人民共和国" => "CN".into(),
         "香港" | "Hong Kong" => "HK".into(),
@@ -599,7 +742,7 @@ fn parse_gender(v: &str) -> Option<Gender> {
     }
 }
 
-fn parse_visibility(v: &str) -> Option<Visibility> {
+pub(crate) fn parse_visibility(v: &str) -> Option<Visibility> {
     match v.trim().to_lowercase().as_str() {
         "private" | "私有" | "仅自己" => Some(Visibility::Private),
         "team" | "团队" => Some(Visibility::Team),
@@ -631,7 +774,7 @@ fn parse_source(v: &str) -> (Source, bool) {
     (s, true)
 }
 
-fn custom_value(def: &CustomFieldDef, v: &str, order: DayMonthOrder) -> Result<Value, String> {
+pub(crate) fn custom_value(def: &CustomFieldDef, v: &str, order: DayMonthOrder) -> Result<Value, String> {
     Ok(match def.kind {
         CustomFieldKind::Number => {
             let n: f64 = v.replace([',', '，'], "").parse().map_err(|_| format!("{v:?} is not a number"))?;

@@ -142,7 +142,7 @@ pub(crate) fn push_changeable_via_parent(sql: &mut Sql, alias: &str, actor: &Act
 }
 
 /// Appends ` AND (<the caller may change the activity>)`: via its parent, or as its author while it is visible.
-fn push_activity_changeable(sql: &mut Sql, alias: &str, actor: &Actor) {
+pub(crate) fn push_activity_changeable(sql: &mut Sql, alias: &str, actor: &Actor) {
     if actor.role == Role::Admin {
         return;
     }
@@ -166,7 +166,13 @@ fn column_values(d: &ActivityDraft) -> [(&'static str, Option<Arg>, bool); 7] {
     ]
 }
 
-async fn insert_in(tx: &mut Tx, actor: &Actor, d: &ActivityDraft, id: Uuid, now: DateTime<Utc>) -> Result<Activity> {
+pub(crate) async fn insert_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    d: &ActivityDraft,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Activity> {
     check_parents(tx, actor, d.contact_id, d.company_id, false).await?;
     let cols = column_values(d);
     let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
@@ -240,6 +246,27 @@ pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: 
         drop(tx);
         return Err(reference_error(db, actor, id, e).await);
     }
+    match update_in_tx(&mut tx, actor, id, expected_version, d).await? {
+        Some(a) => {
+            tx.commit().await?;
+            Ok(a)
+        }
+        None => {
+            drop(tx);
+            Err(why_not_changed(db, actor, id).await)
+        }
+    }
+}
+
+/// [`update`] inside the caller's transaction, after the caller checked the draft's contact and company;
+/// `None` when the activity is invisible, read-only for the caller or at another version.
+pub(crate) async fn update_in_tx(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: i64,
+    d: &ActivityDraft,
+) -> Result<Option<Activity>> {
     let mut sql = tx.sql("UPDATE activities SET ");
     for (col, v, is_json) in column_values(d) {
         sql.push(col).push(" = ");
@@ -252,12 +279,20 @@ pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: 
     push_activity_changeable(&mut sql, "activities", actor);
     sql.push(" RETURNING ").push(&COLUMNS.replace("c.", ""));
     let row: Option<ActivityRow> = tx.fetch_optional(sql).await?;
-    let Some(row) = row else {
-        drop(tx);
-        return Err(why_not_changed(db, actor, id).await);
-    };
-    tx.commit().await?;
-    Ok(row.into_activity())
+    Ok(row.map(ActivityRow::into_activity))
+}
+
+/// The writable fields of a stored activity, as the draft that would write them again.
+pub(crate) fn draft_of(a: &Activity) -> ActivityDraft {
+    ActivityDraft {
+        kind: a.kind,
+        contact_id: a.contact_id,
+        company_id: a.company_id,
+        occurred_at: a.occurred_at,
+        subject: a.subject.clone(),
+        body: a.body.clone(),
+        metadata: a.metadata.clone(),
+    }
 }
 
 /// A bad reference in the draft matters only to a caller who may change the record at all: others get the

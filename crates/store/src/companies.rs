@@ -80,10 +80,12 @@ pub(crate) fn column_values(
     d: &CompanyDraft,
     owner: Uuid,
     team: Option<Uuid>,
-) -> [(&'static str, Option<Arg>, bool); 15] {
+) -> [(&'static str, Option<Arg>, bool); 16] {
     let opt = |s: &Option<String>| s.clone().map(Arg::Text);
     [
         ("name", Some(Arg::Text(d.name.clone())), false),
+        // Imports match companies on this key (an index, rather than normalising every stored name per batch).
+        ("name_key", Some(Arg::Text(guanxi_dedup::company_key(&d.name))), false),
         ("domain", opt(&d.domain), false),
         ("industry", opt(&d.industry), false),
         ("size_band", d.size_band.map(|s| Arg::Text(s.as_str().into())), false),
@@ -206,7 +208,28 @@ pub(crate) async fn why_not_changed(db: &Db, actor: &Actor, id: Uuid) -> StoreEr
 
 pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: &CompanyDraft) -> Result<Company> {
     let mut tx = db.begin().await?;
-    let (owner, team) = owner_and_team(&mut tx, actor, d.owner_id).await?;
+    match update_in_tx(&mut tx, actor, id, expected_version, d).await? {
+        Some(c) => {
+            tx.commit().await?;
+            Ok(c)
+        }
+        None => {
+            drop(tx);
+            Err(why_not_changed(db, actor, id).await)
+        }
+    }
+}
+
+/// [`update`] inside the caller's transaction (imports update many companies in one); `None` when the company
+/// is invisible, read-only for the caller or at another version.
+pub(crate) async fn update_in_tx(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: i64,
+    d: &CompanyDraft,
+) -> Result<Option<Company>> {
+    let (owner, team) = owner_and_team(tx, actor, d.owner_id).await?;
     let now = guanxi_core::ids::now();
     let mut sql = tx.sql("UPDATE companies SET ");
     for (col, v, is_json) in column_values(d, owner, team) {
@@ -219,15 +242,44 @@ pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: 
     push_changeable(&mut sql, "companies", actor);
     sql.push(" RETURNING ").push(&COLUMNS.replace("c.", ""));
     let row: Option<CompanyRow> = tx.fetch_optional(sql).await?;
-    let Some(row) = row else {
-        drop(tx);
-        return Err(why_not_changed(db, actor, id).await);
-    };
-    write_side_tables(&mut tx, id, row.seq, d, true).await?;
+    let Some(row) = row else { return Ok(None) };
+    write_side_tables(tx, id, row.seq, d, true).await?;
     // Contacts are found by their company's name: re-index them when it changes.
-    reindex_contacts_of(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(row.into_company())
+    reindex_contacts_of(tx, id).await?;
+    Ok(Some(row.into_company()))
+}
+
+/// The writable fields of a stored company, as the draft that would write them again.
+pub(crate) fn draft_of(c: &Company) -> CompanyDraft {
+    CompanyDraft {
+        name: c.name.clone(),
+        domain: c.domain.clone(),
+        industry: c.industry.clone(),
+        size_band: c.size_band,
+        address: c.address.clone(),
+        tags: c.tags.clone(),
+        owner_id: c.owner_id,
+        visibility: c.visibility,
+        custom: c.custom.clone(),
+    }
+}
+
+/// Fills the name key of companies stored before it existed (migration 0007), in batches; a no-op afterwards.
+pub(crate) async fn fill_name_keys(db: &Db) -> Result<()> {
+    loop {
+        let mut tx = db.begin().await?;
+        let sql = tx.sql("SELECT id, name FROM companies WHERE name_key IS NULL LIMIT 2000");
+        let rows: Vec<(Uuid, String)> = tx.fetch_all(sql).await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for (id, name) in rows {
+            let mut up = tx.sql("UPDATE companies SET name_key = ");
+            up.bind(Arg::Text(guanxi_dedup::company_key(&name))).push(" WHERE id = ").bind(Arg::Uuid(id));
+            tx.execute(up).await?;
+        }
+        tx.commit().await?;
+    }
 }
 
 /// Rewrites the search tokens of a company's contacts (they include the company name).

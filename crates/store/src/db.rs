@@ -219,7 +219,8 @@ impl Db {
             Backend::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         // Then the data migrations that need Rust code.
-        crate::search_index::bring_up_to_date(self).await
+        crate::search_index::bring_up_to_date(self).await?;
+        crate::companies::fill_name_keys(self).await
     }
 
     /// Answers when the database answers (for `/healthz`).

@@ -1,11 +1,16 @@
-//! Import jobs: the job record and its progress, the writer that stores contacts batch by batch with a checkpoint
-//! in the same transaction, matching on external id / email / phone, and undo.
+//! Import jobs: the job record and its progress, the runner that reads a file and stores its records batch by
+//! batch with a checkpoint in the same transaction, matching, and undo. The job table, the runner loop,
+//! checkpointing, cancellation, row errors and undo are shared by every record type; what differs per type is
+//! how rows read ([`Batch`]) and how a batch is matched and written (contacts here, the others in
+//! [`objects`]).
 //!
 //! Resume and idempotency: a job is found again by its file's content hash (see [`find_or_create`]). Each batch
 //! commits its records, their undo entries, its row errors and the advanced checkpoint (`rows_done`) together,
 //! and the checkpoint only advances from the value the runner started the batch at. So after a kill at any
 //! moment the next run skips exactly the rows already committed; and if two runners ever work on one job, one
 //! of them finds the checkpoint moved and stops, having written nothing.
+
+mod objects;
 
 use crate::contacts::{COLUMNS, ContactRow, push_value};
 use crate::db::Tx;
@@ -17,6 +22,7 @@ use guanxi_core::access::{Actor, Role};
 use guanxi_core::contact::{Contact, ContactDraft, ContactInput, ContactRules, Source};
 use guanxi_core::{FieldError, ValidationErrors};
 use guanxi_io::mapping::ContactRow as FileContact;
+pub use guanxi_io::mapping::ImportObject;
 use guanxi_io::read::RowError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -64,6 +70,14 @@ pub enum MatchKey {
     Email,
     /// Any of the row's phone numbers, normalised to E.164.
     Phone,
+    /// A company's web domain, normalised.
+    Domain,
+    /// A company's name as the dedup engine compares it (without 有限公司/Inc./city prefixes).
+    Name,
+    /// A product's SKU.
+    Sku,
+    /// An order's number.
+    Number,
 }
 
 impl MatchKey {
@@ -72,15 +86,41 @@ impl MatchKey {
             MatchKey::ExternalId => "external_id",
             MatchKey::Email => "email",
             MatchKey::Phone => "phone",
+            MatchKey::Domain => "domain",
+            MatchKey::Name => "name",
+            MatchKey::Sku => "sku",
+            MatchKey::Number => "number",
         }
     }
-    fn parse(s: &str) -> Option<MatchKey> {
-        match s {
-            "external_id" => Some(MatchKey::ExternalId),
-            "email" => Some(MatchKey::Email),
-            "phone" => Some(MatchKey::Phone),
-            _ => None,
+
+    pub fn parse(s: &str) -> Option<MatchKey> {
+        MatchKey::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub const ALL: [MatchKey; 7] = [
+        MatchKey::ExternalId,
+        MatchKey::Email,
+        MatchKey::Phone,
+        MatchKey::Domain,
+        MatchKey::Name,
+        MatchKey::Sku,
+        MatchKey::Number,
+    ];
+
+    /// The keys records of a type can be matched on, the usual first.
+    pub fn for_object(object: ImportObject) -> &'static [MatchKey] {
+        match object {
+            ImportObject::Contact => &[MatchKey::ExternalId, MatchKey::Email, MatchKey::Phone],
+            ImportObject::Company => &[MatchKey::ExternalId, MatchKey::Domain, MatchKey::Name],
+            ImportObject::Product => &[MatchKey::Sku],
+            ImportObject::Order => &[MatchKey::Number],
+            ImportObject::Activity => &[MatchKey::ExternalId],
         }
+    }
+
+    /// The mapping target a column must fill to match on this key (the key's own name).
+    pub fn target(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -131,7 +171,7 @@ impl JobStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ImportJob {
     pub id: Uuid,
-    /// `contact` (other record types later).
+    /// `contact`, `company`, `product`, `order` or `activity`.
     pub object: String,
     pub file_name: String,
     /// SHA-256 of the file: the same file resumes this job instead of starting another.
@@ -145,7 +185,9 @@ pub struct ImportJob {
     pub status: JobStatus,
     /// Data rows processed so far (the checkpoint).
     pub rows_done: i64,
+    /// Rows stored as new records (for orders: the rows, i.e. lines, of the orders created).
     pub rows_created: i64,
+    /// Rows that updated a matching record (for orders: the lines of the orders replaced).
     pub rows_updated: i64,
     /// Rows rejected, each with its errors in `GET /api/v1/imports/{id}/errors`.
     pub rows_failed: i64,
@@ -439,23 +481,62 @@ impl From<StoreError> for BatchStop {
 }
 
 /// Everything a batch needs besides its rows.
-pub struct ContactBatch<'a> {
+pub struct BatchContext<'a> {
     pub job: &'a ImportJob,
     pub actor: &'a Actor,
-    /// Validates merged records of updates.
+    /// The custom fields of the job's record type and the default region; validates merged records of updates.
     pub rules: &'a ContactRules<'a>,
     /// `rows_done` before this batch; the batch only commits if the job is still there.
     pub checkpoint: i64,
 }
 
-/// Validates, matches and writes one batch of contact rows, then records its errors and advances the checkpoint,
-/// all in one transaction (a dry run rolls the records back and commits only the errors and the progress).
-pub async fn write_contact_batch(
-    db: &Db,
-    b: &ContactBatch<'_>,
-    rows: Vec<ReadRow>,
-) -> std::result::Result<BatchOutcome, BatchStop> {
-    let n = rows.len() as i64;
+/// A row read and validated as far as the file alone allows, or its errors.
+pub type Read<T> = std::result::Result<T, Vec<RowError>>;
+
+/// The rows of one order: consecutive lines with the same order number. A group longer than an order may be
+/// keeps its first lines and counts the others (the order is rejected), so one number repeated over a huge file
+/// cannot fill memory.
+pub struct OrderGroup {
+    pub lines: Vec<Read<guanxi_io::objects::OrderLineRow>>,
+    pub dropped: u64,
+}
+
+impl OrderGroup {
+    fn rows(&self) -> u64 {
+        self.lines.len() as u64 + self.dropped
+    }
+}
+
+/// Lines kept per order group: one more than an order may have, so that validation rejects it.
+const MAX_GROUP_LINES: usize = 501;
+
+/// One batch of whole units of a file (a unit is a row; for orders, all the lines of an order), as the reader
+/// hands it to the writer.
+pub enum Batch {
+    Contacts(Vec<ReadRow>),
+    Companies(Vec<Read<(guanxi_io::objects::CompanyRow, Later<guanxi_core::company::CompanyDraft>)>>),
+    Products(Vec<Read<(guanxi_io::objects::ProductRow, Later<guanxi_core::order::ProductDraft>)>>),
+    Orders(Vec<OrderGroup>),
+    Activities(Vec<Read<guanxi_io::objects::ActivityRow>>),
+}
+
+impl Batch {
+    /// The file rows the batch covers (what the checkpoint advances by).
+    pub fn rows(&self) -> i64 {
+        (match self {
+            Batch::Contacts(r) => r.len() as u64,
+            Batch::Companies(r) => r.len() as u64,
+            Batch::Products(r) => r.len() as u64,
+            Batch::Orders(g) => g.iter().map(OrderGroup::rows).sum(),
+            Batch::Activities(r) => r.len() as u64,
+        }) as i64
+    }
+}
+
+/// Validates, matches and writes one batch, then records its errors and advances the checkpoint, all in one
+/// transaction (a dry run rolls the records back and commits only the errors and the progress).
+pub async fn write_batch(db: &Db, b: &BatchContext<'_>, batch: Batch) -> std::result::Result<BatchOutcome, BatchStop> {
+    let n = batch.rows();
     let mut tx = db.begin().await?;
     // The checkpoint first: on PostgreSQL this locks the job row, so a second runner waits here and then finds
     // the checkpoint moved; SQLite's single writer serialises them anyway.
@@ -464,7 +545,13 @@ pub async fn write_contact_batch(
     }
     let mut errors: Vec<RowError> = Vec::new();
     let mut outcome = BatchOutcome::default();
-    let staged = stage_contacts(&mut tx, b, rows, &mut errors).await?;
+    let staged = match batch {
+        Batch::Contacts(rows) => stage_contacts(&mut tx, b, rows, &mut errors).await?,
+        Batch::Companies(rows) => objects::stage_companies(&mut tx, b, rows, &mut errors).await?,
+        Batch::Products(rows) => objects::stage_products(&mut tx, b, rows, &mut errors).await?,
+        Batch::Orders(groups) => objects::stage_orders(db, &mut tx, b, groups, &mut errors).await?,
+        Batch::Activities(rows) => objects::stage_activities(db, &mut tx, b, rows, &mut errors).await?,
+    };
     outcome.failed = staged.failed;
     outcome.created = staged.created;
     outcome.updated = staged.updated;
@@ -510,7 +597,7 @@ async fn write_errors(tx: &mut Tx, job: Uuid, errors: &[RowError]) -> Result<()>
     Ok(())
 }
 
-struct Staged {
+pub(crate) struct Staged {
     created: i64,
     updated: i64,
     failed: i64,
@@ -522,7 +609,14 @@ fn keys_of(key: MatchKey, row: &FileContact, draft: &ContactDraft) -> Vec<String
         MatchKey::ExternalId => row.external_id.iter().cloned().collect(),
         MatchKey::Email => draft.emails.iter().map(|e| e.address.clone()).collect(),
         MatchKey::Phone => draft.phones.iter().map(|p| p.number.clone()).collect(),
+        // Not keys of contacts (the API and CLI refuse them; `lookup` says why).
+        MatchKey::Domain | MatchKey::Name | MatchKey::Sku | MatchKey::Number => Vec::new(),
     }
+}
+
+/// The error of a row that matches a record the caller may see but not change.
+pub(crate) fn not_changeable(line: u64, noun: &str, id: Uuid) -> RowError {
+    RowError::new(line, None, "forbidden", format!("{noun} {id} matches but you may not change it"))
 }
 
 /// Validation errors of a contact as row errors, each placed at the column its field came from.
@@ -535,7 +629,7 @@ pub fn row_errors(row: &FileContact, errs: ValidationErrors) -> Vec<RowError> {
 
 async fn stage_contacts(
     tx: &mut Tx,
-    b: &ContactBatch<'_>,
+    b: &BatchContext<'_>,
     rows: Vec<ReadRow>,
     errors: &mut Vec<RowError>,
 ) -> Result<Staged> {
@@ -643,7 +737,7 @@ async fn stage_contacts(
     // 4. Creates, in one multi-row insert.
     let now = guanxi_core::ids::now();
     let mut created = 0i64;
-    let mut undo: Vec<(Uuid, &'static str, i64, Option<String>)> = Vec::new();
+    let mut undo: Vec<UndoEntry> = Vec::new();
     let mut external: Vec<(String, Uuid)> = Vec::new();
     if !creates.is_empty() {
         let drafts: Vec<ContactDraft> = creates.iter().map(|(_, d)| d.clone()).collect();
@@ -707,12 +801,7 @@ async fn stage_contacts(
                 }
                 None => {
                     failed += 1;
-                    errors.push(RowError::new(
-                        row.line,
-                        None,
-                        "forbidden",
-                        format!("contact {id} matches but you may not change it"),
-                    ));
+                    errors.push(not_changeable(row.line, "contact", id));
                 }
             }
         }
@@ -810,6 +899,10 @@ async fn lookup(tx: &mut Tx, key: MatchKey, values: &[String]) -> Result<HashMap
             MatchKey::ExternalId => tx.sql("SELECT x.external_id, x.record_id FROM external_ids x JOIN contacts c ON c.id = x.record_id WHERE x.object = 'contact' AND x.external_id IN ("),
             MatchKey::Email => tx.sql("SELECT value, contact_id FROM contact_points WHERE kind = 'email' AND value IN ("),
             MatchKey::Phone => tx.sql("SELECT value, contact_id FROM contact_points WHERE kind = 'phone' AND value IN ("),
+            other => {
+                let m = format!("contacts cannot be matched on {}", other.as_str());
+                return Err(StoreError::Invalid(ValidationErrors::from(FieldError::new("match", "invalid_value", m))));
+            }
         };
         for (i, v) in chunk.iter().enumerate() {
             if i > 0 {
@@ -841,7 +934,11 @@ async fn load_contacts(tx: &mut Tx, ids: &[Uuid]) -> Result<HashMap<Uuid, Contac
     Ok(out)
 }
 
-async fn write_undo(tx: &mut Tx, job: Uuid, rows: &[(Uuid, &'static str, i64, Option<String>)]) -> Result<()> {
+/// What undo needs per record: its id, `created` or `updated`, the version the import left, and the record
+/// before an update (JSON).
+pub(crate) type UndoEntry = (Uuid, &'static str, i64, Option<String>);
+
+async fn write_undo(tx: &mut Tx, job: Uuid, rows: &[UndoEntry]) -> Result<()> {
     for chunk in rows.chunks(400) {
         let mut sql = tx.sql("INSERT INTO import_records (job_id, record_id, action, version, snapshot) VALUES ");
         for (i, (id, action, version, snapshot)) in chunk.iter().enumerate() {
@@ -890,6 +987,7 @@ pub struct UndoSummary {
 /// an interrupted undo can simply be run again. Records changed since the import are left alone and counted.
 pub async fn undo(db: &Db, actor: &Actor, id: Uuid) -> Result<UndoSummary> {
     let job = get(db, actor, id).await?;
+    let object = ImportObject::parse(&job.object).ok_or(StoreError::NotFound)?;
     match job.status {
         JobStatus::Done | JobStatus::Cancelled | JobStatus::Failed | JobStatus::Undoing => {}
         JobStatus::Undone => return Err(conflict("status", "the import is already undone")),
@@ -911,16 +1009,11 @@ pub async fn undo(db: &Db, actor: &Actor, id: Uuid) -> Result<UndoSummary> {
             break;
         }
         let created: Vec<(Uuid, i64)> = rows.iter().filter(|r| r.1 == "created").map(|r| (r.0, r.2)).collect();
-        summary.removed += delete_created(&mut tx, actor, &created).await?;
+        summary.removed += delete_created(&mut tx, actor, object, &created).await?;
         summary.kept += created.len() as i64;
         for (rid, _, version, snapshot) in rows.iter().filter(|r| r.1 == "updated") {
-            let before: Option<Contact> = snapshot.as_ref().and_then(|s| serde_json::from_value(s.0.clone()).ok());
-            let restored = match before {
-                Some(c) => {
-                    crate::contacts::update_in_tx(&mut tx, actor, *rid, *version, &crate::contacts::draft_of(&c))
-                        .await?
-                        .is_some()
-                }
+            let restored = match snapshot {
+                Some(s) => objects::restore(&mut tx, actor, object, *rid, *version, &s.0).await?,
                 None => false,
             };
             if restored {
@@ -948,13 +1041,23 @@ pub async fn undo(db: &Db, actor: &Actor, id: Uuid) -> Result<UndoSummary> {
     Ok(summary)
 }
 
-/// Deletes created contacts still at the version the import left them (with their tags, search tokens and
-/// external ids); returns how many.
-async fn delete_created(tx: &mut Tx, actor: &Actor, ids: &[(Uuid, i64)]) -> Result<i64> {
+/// Deletes created records still at the version the import left them, among those the caller may change (with
+/// their tags, search tokens and external ids); returns how many.
+async fn delete_created(tx: &mut Tx, actor: &Actor, object: ImportObject, ids: &[(Uuid, i64)]) -> Result<i64> {
     if ids.is_empty() {
         return Ok(0);
     }
-    let mut sql = tx.sql("DELETE FROM contacts WHERE (");
+    let (table, fts) = match object {
+        ImportObject::Contact => ("contacts", Some("contact_fts")),
+        ImportObject::Company => ("companies", Some("company_fts")),
+        ImportObject::Product => ("products", None),
+        ImportObject::Order => ("orders", None),
+        ImportObject::Activity => ("activities", None),
+    };
+    if object == ImportObject::Product && crate::products::require_catalogue_writer(actor).is_err() {
+        return Ok(0);
+    }
+    let mut sql = tx.sql(&format!("DELETE FROM {table} WHERE ("));
     for (i, (id, version)) in ids.iter().enumerate() {
         if i > 0 {
             sql.push(" OR ");
@@ -962,14 +1065,20 @@ async fn delete_created(tx: &mut Tx, actor: &Actor, ids: &[(Uuid, i64)]) -> Resu
         sql.push("(id = ").bind(Arg::Uuid(*id)).push(" AND version = ").bind(Arg::I64(*version)).push(")");
     }
     sql.push(")");
-    push_changeable(&mut sql, "contacts", actor);
-    sql.push(" RETURNING id, seq");
+    match object {
+        ImportObject::Contact | ImportObject::Company => push_changeable(&mut sql, table, actor),
+        ImportObject::Order => crate::activities::push_changeable_via_parent(&mut sql, table, actor, false),
+        ImportObject::Activity => crate::activities::push_activity_changeable(&mut sql, table, actor),
+        ImportObject::Product => {}
+    }
+    // Products, orders and activities have no search rows: their `seq` is a placeholder.
+    sql.push(if fts.is_some() { " RETURNING id, seq" } else { " RETURNING id, CAST(0 AS BIGINT)" });
     let gone: Vec<(Uuid, i64)> = tx.fetch_all(sql).await?;
     if gone.is_empty() {
         return Ok(0);
     }
-    for table in ["record_tags", "external_ids"] {
-        let mut del = tx.sql(&format!("DELETE FROM {table} WHERE object = 'contact' AND record_id IN ("));
+    for side in ["record_tags", "external_ids"] {
+        let mut del = tx.sql(&format!("DELETE FROM {side} WHERE object = '{}' AND record_id IN (", object.as_str()));
         for (i, (id, _)) in gone.iter().enumerate() {
             if i > 0 {
                 del.push(", ");
@@ -979,9 +1088,11 @@ async fn delete_created(tx: &mut Tx, actor: &Actor, ids: &[(Uuid, i64)]) -> Resu
         del.push(")");
         tx.execute(del).await?;
     }
-    // FTS5 rows have no foreign key (PostgreSQL's search rows go with the contact); one statement per batch.
-    if tx.dialect() == crate::Dialect::Sqlite {
-        let mut del = tx.sql("DELETE FROM contact_fts WHERE rowid IN (");
+    // FTS5 rows have no foreign key (PostgreSQL's search rows go with the record); one statement per batch.
+    if let Some(fts) = fts
+        && tx.dialect() == crate::Dialect::Sqlite
+    {
+        let mut del = tx.sql(&format!("DELETE FROM {fts} WHERE rowid IN ("));
         for (i, (_, seq)) in gone.iter().enumerate() {
             if i > 0 {
                 del.push(", ");
@@ -1054,26 +1165,28 @@ pub struct Progress {
 }
 
 /// Where a run reads its file and how it validates rows.
-pub struct ContactRun {
+pub struct ImportRun {
     pub path: std::path::PathBuf,
+    /// The custom fields of the record type imported.
     pub custom_fields: Vec<guanxi_core::custom_field::CustomFieldDef>,
     pub default_region: guanxi_core::contact_point::Region,
     pub batch_rows: usize,
 }
 
 enum ReaderMsg {
-    Batch(Vec<ReadRow>),
+    Batch(Batch),
     /// The file cannot be read on (or at all); rows before it are committed.
     Fatal(String),
 }
 
-/// Runs (or resumes) a contact import: a reader thread parses, maps and validates rows off the async workers
-/// and hands over bounded batches; this task matches and writes them. Returns the job as it ended.
-pub async fn run_contacts(
+/// Runs (or resumes) an import of any record type: a reader thread parses, maps and validates rows off the async
+/// workers and hands over bounded batches of whole units; this task matches and writes them. Returns the job as
+/// it ended.
+pub async fn run(
     db: &Db,
     actor: &Actor,
     job_id: Uuid,
-    run: ContactRun,
+    run: ImportRun,
     mut on_progress: impl FnMut(&Progress) + Send,
 ) -> Result<ImportJob> {
     let (job, claimed) = claim(db, job_id).await?;
@@ -1087,6 +1200,10 @@ pub async fn run_contacts(
             return get(db, actor, job_id).await;
         }
     };
+    let Some(object) = ImportObject::parse(&job.object) else {
+        finish(db, job_id, JobStatus::Failed, Some("unknown record type")).await?;
+        return get(db, actor, job_id).await;
+    };
     // The writer validates merged updates with the same rules as the reader.
     let rules_defs = run.custom_fields.clone();
     let rules = ContactRules {
@@ -1097,7 +1214,7 @@ pub async fn run_contacts(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<ReaderMsg>(2);
     let skip = job.rows_done.max(0) as usize;
     let batch_rows = run.batch_rows.max(1);
-    let reader = tokio::task::spawn_blocking(move || read_contacts(run, mapping, skip, batch_rows, tx));
+    let reader = tokio::task::spawn_blocking(move || read_file(run, object, mapping, skip, batch_rows, tx));
     let mut checkpoint = job.rows_done;
     let mut progress = Progress {
         rows_done: job.rows_done,
@@ -1110,17 +1227,17 @@ pub async fn run_contacts(
     let mut fatal: Option<String> = None;
     let mut saw_rows = job.rows_done > 0;
     while let Some(msg) = rx.recv().await {
-        let rows = match msg {
-            ReaderMsg::Batch(rows) => rows,
+        let batch = match msg {
+            ReaderMsg::Batch(batch) => batch,
             ReaderMsg::Fatal(m) => {
                 fatal = Some(m);
                 break;
             }
         };
         saw_rows = true;
-        let n = rows.len() as i64;
-        let batch = ContactBatch { job: &job, actor, rules: &rules, checkpoint };
-        match write_contact_batch(db, &batch, rows).await {
+        let n = batch.rows();
+        let ctx = BatchContext { job: &job, actor, rules: &rules, checkpoint };
+        match write_batch(db, &ctx, batch).await {
             Ok(o) => {
                 checkpoint += n;
                 progress.rows_done = checkpoint;
@@ -1163,8 +1280,87 @@ pub async fn run_contacts(
     get(db, actor, job_id).await
 }
 
-fn read_contacts(
-    run: ContactRun,
+/// Hands whole units to the writer in batches of at least `batch_rows` rows; `false` once the writer is gone.
+struct Batcher<U> {
+    units: Vec<U>,
+    rows: usize,
+    batch_rows: usize,
+    wrap: fn(Vec<U>) -> Batch,
+    tx: tokio::sync::mpsc::Sender<ReaderMsg>,
+}
+
+impl<U> Batcher<U> {
+    fn push(&mut self, unit: U, rows: usize) -> bool {
+        self.units.push(unit);
+        self.rows += rows;
+        if self.rows >= self.batch_rows {
+            return self.flush();
+        }
+        true
+    }
+
+    fn flush(&mut self) -> bool {
+        if self.units.is_empty() {
+            return true;
+        }
+        self.rows = 0;
+        let units = std::mem::take(&mut self.units);
+        self.tx.blocking_send(ReaderMsg::Batch((self.wrap)(units))).is_ok()
+    }
+
+    fn fatal(&mut self, m: String) {
+        if self.flush() {
+            let _ = self.tx.blocking_send(ReaderMsg::Fatal(m));
+        }
+    }
+}
+
+/// Validates a row's input on its own, adding the validation errors (placed at their columns) to the cell errors.
+fn validated<R, D>(
+    row: R,
+    errs: Vec<RowError>,
+    validate: impl FnOnce(&R) -> std::result::Result<D, ValidationErrors>,
+    line: u64,
+    origins: impl Fn(&R, &str) -> Option<String>,
+) -> Read<(R, D)> {
+    match validated_later(row, errs, validate, line, origins, false) {
+        Ok((r, Ok(d))) => Ok((r, d)),
+        Ok((_, Err(_))) => Err(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A record valid on its own, or missing only required fields: a row that updates a stored record need not
+/// repeat what it leaves unchanged (a price list without names), so the writer validates it again merged.
+pub type Later<D> = std::result::Result<D, ValidationErrors>;
+
+/// [`validated`], keeping (with `keep_missing`) a row whose only problem is missing required fields.
+fn validated_later<R, D>(
+    row: R,
+    mut errs: Vec<RowError>,
+    validate: impl FnOnce(&R) -> std::result::Result<D, ValidationErrors>,
+    line: u64,
+    origins: impl Fn(&R, &str) -> Option<String>,
+    keep_missing: bool,
+) -> Read<(R, Later<D>)> {
+    match validate(&row) {
+        Ok(d) if errs.is_empty() => Ok((row, Ok(d))),
+        Ok(_) => Err(errs),
+        Err(e) if keep_missing && errs.is_empty() && e.errors.iter().all(|f| f.code == "required") => Ok((row, Err(e))),
+        Err(e) => {
+            errs.extend(e.errors.into_iter().map(|f| {
+                RowError::new(line, origins(&row, &f.field).as_deref(), f.code, format!("{}: {}", f.field, f.message))
+            }));
+            Err(errs)
+        }
+    }
+}
+
+/// The reader thread: opens the file, checks the mapping, skips the committed rows, reads the rest into units of
+/// the job's record type and sends them in batches. An unreadable record ends the file (rows before it are sent).
+fn read_file(
+    run: ImportRun,
+    object: ImportObject,
     mapping: guanxi_io::mapping::Mapping,
     skip: usize,
     batch_rows: usize,
@@ -1177,50 +1373,165 @@ fn read_contacts(
         Ok(x) => x,
         Err(e) => return fatal(e.to_string()),
     };
-    let plan = match guanxi_io::mapping::contact_plan(&mapping, &info.headers, &run.custom_fields) {
-        Ok(p) => p,
-        Err(errs) => {
-            let list: Vec<String> = errs.iter().map(|(h, m)| format!("{h}: {m}")).collect();
-            return fatal(format!("the mapping does not fit the file: {}", list.join("; ")));
+    let misfit = |errs: Vec<(String, String)>| {
+        let list: Vec<String> =
+            errs.iter().map(|(h, m)| if h.is_empty() { m.clone() } else { format!("{h}: {m}") }).collect();
+        format!("the mapping does not fit the file: {}", list.join("; "))
+    };
+    let mut rows = rows.skip(skip);
+    if object == ImportObject::Contact {
+        let plan = match guanxi_io::mapping::contact_plan(&mapping, &info.headers, &run.custom_fields) {
+            Ok(p) => p,
+            Err(errs) => return fatal(misfit(errs)),
+        };
+        let rules = ContactRules {
+            default_region: run.default_region,
+            custom_fields: &run.custom_fields,
+            today: chrono::Utc::now().date_naive(),
+        };
+        let mut out = Batcher { units: Vec::new(), rows: 0, batch_rows, wrap: Batch::Contacts, tx: tx.clone() };
+        for item in rows {
+            let read = match item {
+                Err(e) if e.code == "unreadable" => return out.fatal(format!("line {}: {}", e.line, e.message)),
+                Err(e) => Err(vec![e]),
+                Ok(row) => {
+                    let (c, errs) = guanxi_io::mapping::contact_from_row(&row, &plan);
+                    let line = c.line;
+                    validated(c, errs, |c| c.input.validate(&rules), line, |c, f| c.column_of(f).map(str::to_string))
+                }
+            };
+            if !out.push(read, 1) {
+                return;
+            }
         }
+        out.flush();
+        return;
+    }
+    let plan = match guanxi_io::objects::plan(object, &mapping, &info.headers, &run.custom_fields, run.default_region) {
+        Ok(p) => p,
+        Err(errs) => return fatal(misfit(errs)),
     };
-    let rules = ContactRules {
-        default_region: run.default_region,
-        custom_fields: &run.custom_fields,
-        today: chrono::Utc::now().date_naive(),
-    };
-    let mut batch: Vec<ReadRow> = Vec::with_capacity(batch_rows);
-    for item in rows.skip(skip) {
-        let read = match item {
-            Err(e) if e.code == "unreadable" => {
-                if !batch.is_empty() && tx.blocking_send(ReaderMsg::Batch(std::mem::take(&mut batch))).is_err() {
+    let defs = &run.custom_fields;
+    let column = |o: &guanxi_io::objects::Origins, f: &str| o.column_of(f).map(str::to_string);
+    match object {
+        ImportObject::Contact => {}
+        ImportObject::Company => {
+            let mut out = Batcher { units: Vec::new(), rows: 0, batch_rows, wrap: Batch::Companies, tx: tx.clone() };
+            for item in rows {
+                let read = match item {
+                    Err(e) if e.code == "unreadable" => return out.fatal(format!("line {}: {}", e.line, e.message)),
+                    Err(e) => Err(vec![e]),
+                    Ok(row) => {
+                        let (c, errs) = guanxi_io::objects::company_from_row(&row, &plan);
+                        let line = c.line;
+                        validated_later(c, errs, |c| c.input.validate(defs), line, |c, f| column(&c.origins, f), true)
+                    }
+                };
+                if !out.push(read, 1) {
                     return;
                 }
-                return fatal(format!("line {}: {}", e.line, e.message));
             }
-            Err(e) => Err(vec![e]),
-            Ok(row) => {
-                let (c, mut errs) = guanxi_io::mapping::contact_from_row(&row, &plan);
-                match c.input.validate(&rules) {
-                    Ok(d) if errs.is_empty() => Ok((c, d)),
-                    Ok(_) => Err(errs),
-                    Err(e) => {
-                        errs.extend(row_errors(&c, e));
-                        Err(errs)
+            out.flush();
+        }
+        ImportObject::Product => {
+            let mut out = Batcher { units: Vec::new(), rows: 0, batch_rows, wrap: Batch::Products, tx: tx.clone() };
+            for item in rows {
+                let read = match item {
+                    Err(e) if e.code == "unreadable" => return out.fatal(format!("line {}: {}", e.line, e.message)),
+                    Err(e) => Err(vec![e]),
+                    Ok(row) => {
+                        let (p, errs) = guanxi_io::objects::product_from_row(&row, &plan);
+                        let line = p.line;
+                        validated_later(p, errs, |p| p.input.validate(defs), line, |p, f| column(&p.origins, f), true)
+                    }
+                };
+                if !out.push(read, 1) {
+                    return;
+                }
+            }
+            out.flush();
+        }
+        ImportObject::Activity => {
+            let mut out = Batcher { units: Vec::new(), rows: 0, batch_rows, wrap: Batch::Activities, tx: tx.clone() };
+            for item in rows {
+                let read = match item {
+                    Err(e) if e.code == "unreadable" => return out.fatal(format!("line {}: {}", e.line, e.message)),
+                    Err(e) => Err(vec![e]),
+                    Ok(row) => match guanxi_io::objects::activity_from_row(&row, &plan) {
+                        (a, errs) if errs.is_empty() => Ok(a),
+                        (_, errs) => Err(errs),
+                    },
+                };
+                if !out.push(read, 1) {
+                    return;
+                }
+            }
+            out.flush();
+        }
+        ImportObject::Order => {
+            // Consecutive lines with one order number are one order: a group is only handed over whole, so an
+            // order never straddles two batches (nor a checkpoint).
+            let mut out = Batcher { units: Vec::new(), rows: 0, batch_rows, wrap: Batch::Orders, tx: tx.clone() };
+            let mut group: Option<(Option<String>, OrderGroup)> = None;
+            let close = |out: &mut Batcher<OrderGroup>, g: Option<(Option<String>, OrderGroup)>| match g {
+                Some((_, g)) => {
+                    let n = g.rows() as usize;
+                    out.push(g, n)
+                }
+                None => true,
+            };
+            for item in rows.by_ref() {
+                let read = match item {
+                    Err(e) if e.code == "unreadable" => {
+                        if !close(&mut out, group.take()) {
+                            return;
+                        }
+                        return out.fatal(format!("line {}: {}", e.line, e.message));
+                    }
+                    Err(e) => Err(vec![e]),
+                    Ok(row) => match guanxi_io::objects::order_line_from_row(&row, &plan) {
+                        (l, errs) if errs.is_empty() => Ok(l),
+                        // A bad line keeps its order number (when it has one) so that its order fails whole.
+                        (l, errs) => {
+                            let number = l.number.clone();
+                            if let (Some(n), Some((Some(cur), g))) = (&number, group.as_mut())
+                                && n == cur
+                            {
+                                if g.lines.len() < MAX_GROUP_LINES {
+                                    g.lines.push(Err(errs));
+                                } else {
+                                    g.dropped += 1;
+                                }
+                                continue;
+                            }
+                            if !close(&mut out, group.take()) {
+                                return;
+                            }
+                            group = Some((number, OrderGroup { lines: vec![Err(errs)], dropped: 0 }));
+                            continue;
+                        }
+                    },
+                };
+                let number = read.as_ref().ok().and_then(|l| l.number.clone());
+                match (&number, group.as_mut()) {
+                    (Some(n), Some((Some(cur), g))) if n == cur => {
+                        if g.lines.len() < MAX_GROUP_LINES {
+                            g.lines.push(read);
+                        } else {
+                            g.dropped += 1;
+                        }
+                    }
+                    _ => {
+                        if !close(&mut out, group.take()) {
+                            return;
+                        }
+                        group = Some((number, OrderGroup { lines: vec![read], dropped: 0 }));
                     }
                 }
             }
-        };
-        batch.push(read);
-        if batch.len() >= batch_rows
-            && tx
-                .blocking_send(ReaderMsg::Batch(std::mem::replace(&mut batch, Vec::with_capacity(batch_rows))))
-                .is_err()
-        {
-            return;
+            if close(&mut out, group.take()) {
+                out.flush();
+            }
         }
-    }
-    if !batch.is_empty() {
-        let _ = tx.blocking_send(ReaderMsg::Batch(batch));
     }
 }

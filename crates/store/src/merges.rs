@@ -398,20 +398,6 @@ fn combine_contacts(
     Ok((draft, owner, team))
 }
 
-fn company_draft_of(c: &Company) -> CompanyDraft {
-    CompanyDraft {
-        name: c.name.clone(),
-        domain: c.domain.clone(),
-        industry: c.industry.clone(),
-        size_band: c.size_band,
-        address: c.address.clone(),
-        tags: c.tags.clone(),
-        owner_id: c.owner_id,
-        visibility: c.visibility,
-        custom: c.custom.clone(),
-    }
-}
-
 fn combine_companies(
     fields: &BTreeMap<String, Side>,
     s: &Company,
@@ -821,7 +807,7 @@ pub async fn undo(db: &Db, actor: &Actor, merge_id: Uuid) -> Result<Merge> {
             still_linked(&mut tx, "orders", "company_id", &moved.orders, current.id, "orders").await?;
             still_linked(&mut tx, "activities", "company_id", &moved.activities, current.id, "activities").await?;
             still_linked(&mut tx, "tasks", "company_id", &moved.tasks, current.id, "tasks").await?;
-            let draft = company_draft_of(&merged);
+            let draft = crate::companies::draft_of(&merged);
             let cols = company_columns(&draft, merged.owner_id, merged.team_id);
             let seq =
                 reinsert(&mut tx, "companies", cols, merged.id, merged.version, merged.created_at, merged.updated_at)
@@ -832,7 +818,7 @@ pub async fn undo(db: &Db, actor: &Actor, merge_id: Uuid) -> Result<Merge> {
             move_back(&mut tx, "orders", "company_id", &moved.orders, merged.id).await?;
             move_back(&mut tx, "activities", "company_id", &moved.activities, merged.id).await?;
             move_back(&mut tx, "tasks", "company_id", &moved.tasks, merged.id).await?;
-            let draft = company_draft_of(&before);
+            let draft = crate::companies::draft_of(&before);
             let cols = company_columns(&draft, before.owner_id, before.team_id);
             if !rewrite(&mut tx, "companies", cols, current.id, row.survivor_version, now).await? {
                 return Err(changed_since("company", current.version, row.survivor_version));

@@ -154,7 +154,13 @@ async fn write_lines(tx: &mut Tx, order_id: Uuid, lines: &[OrderLine], replace: 
     Ok(())
 }
 
-async fn insert_in(tx: &mut Tx, actor: &Actor, d: &OrderDraft, id: Uuid, now: DateTime<Utc>) -> Result<Order> {
+pub(crate) async fn insert_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    d: &OrderDraft,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Order> {
     check_parents(tx, actor, Some(d.contact_id), d.company_id, true).await?;
     let cols = column_values(d);
     let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
@@ -269,6 +275,27 @@ pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: 
         drop(tx);
         return Err(reference_error(db, actor, id, e).await);
     }
+    match update_in_tx(&mut tx, actor, id, expected_version, d).await? {
+        Some(o) => {
+            tx.commit().await?;
+            Ok(o)
+        }
+        None => {
+            drop(tx);
+            Err(why_not_changed(db, actor, id).await)
+        }
+    }
+}
+
+/// [`update`] inside the caller's transaction, after the caller checked the draft's contact and company;
+/// `None` when the order is invisible, read-only for the caller or at another version.
+pub(crate) async fn update_in_tx(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: i64,
+    d: &OrderDraft,
+) -> Result<Option<Order>> {
     let mut sql = tx.sql("UPDATE orders SET ");
     for (col, v, is_json) in column_values(d) {
         sql.push(col).push(" = ");
@@ -281,13 +308,24 @@ pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: 
     push_changeable_via_parent(&mut sql, "orders", actor, false);
     sql.push(" RETURNING ").push(&COLUMNS.replace("c.", ""));
     let row: Option<OrderRow> = tx.fetch_optional(sql).await.map_err(|e| duplicate_as(e, "number"))?;
-    let Some(row) = row else {
-        drop(tx);
-        return Err(why_not_changed(db, actor, id).await);
-    };
-    write_lines(&mut tx, id, &d.lines, true).await?;
-    tx.commit().await?;
-    Ok(row.into_order(d.lines.clone()))
+    let Some(row) = row else { return Ok(None) };
+    write_lines(tx, id, &d.lines, true).await?;
+    Ok(Some(row.into_order(d.lines.clone())))
+}
+
+/// The writable fields of a stored order, as the draft that would write them again.
+pub(crate) fn draft_of(o: &Order) -> OrderDraft {
+    OrderDraft {
+        number: o.number.clone(),
+        contact_id: o.contact_id,
+        company_id: o.company_id,
+        status: o.status,
+        currency: o.currency,
+        ordered_at: o.ordered_at,
+        lines: o.lines.clone(),
+        total_minor: o.total_minor,
+        custom: o.custom.clone(),
+    }
 }
 
 /// A bad reference in the draft matters only to a caller who may change the record at all: others get the

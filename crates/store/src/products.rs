@@ -59,7 +59,7 @@ pub(crate) fn parse_currency(s: &str) -> Currency {
 }
 
 /// Only admins and managers keep the catalogue; read-only tokens change nothing.
-fn require_catalogue_writer(actor: &Actor) -> Result<()> {
+pub(crate) fn require_catalogue_writer(actor: &Actor) -> Result<()> {
     if matches!(actor.role, Role::Admin | Role::Manager) && actor.can_write() {
         Ok(())
     } else {
@@ -80,7 +80,7 @@ fn column_values(d: &ProductDraft) -> [(&'static str, Option<Arg>, bool); 7] {
     ]
 }
 
-async fn insert_in(tx: &mut Tx, d: &ProductDraft, id: Uuid, now: DateTime<Utc>) -> Result<Product> {
+pub(crate) async fn insert_in(tx: &mut Tx, d: &ProductDraft, id: Uuid, now: DateTime<Utc>) -> Result<Product> {
     let cols = column_values(d);
     let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
     let mut sql =
@@ -174,10 +174,38 @@ pub async fn get(db: &Db, _actor: &Actor, id: Uuid) -> Result<Product> {
     row.map(ProductRow::into_product).ok_or(StoreError::NotFound)
 }
 
+/// A product read inside the caller's transaction.
+pub(crate) async fn get_in_tx(tx: &mut Tx, id: Uuid) -> Result<Option<Product>> {
+    let mut sql = tx.sql(&format!("SELECT {COLUMNS} FROM products c WHERE c.id = "));
+    sql.bind(Arg::Uuid(id));
+    let row: Option<ProductRow> = tx.fetch_optional(sql).await?;
+    Ok(row.map(ProductRow::into_product))
+}
+
 /// Replaces the writable fields when the stored version is `expected_version`.
 pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: &ProductDraft) -> Result<Product> {
     require_catalogue_writer(actor)?;
     let mut tx = db.begin().await?;
+    match update_in_tx(&mut tx, id, expected_version, d).await? {
+        Some(p) => {
+            tx.commit().await?;
+            Ok(p)
+        }
+        None => {
+            drop(tx);
+            Err(why_not_changed(db, actor, id).await)
+        }
+    }
+}
+
+/// [`update`] inside the caller's transaction, for a caller already checked to keep the catalogue; `None` when
+/// the product is gone or at another version.
+pub(crate) async fn update_in_tx(
+    tx: &mut Tx,
+    id: Uuid,
+    expected_version: i64,
+    d: &ProductDraft,
+) -> Result<Option<Product>> {
     let mut sql = tx.sql("UPDATE products SET ");
     for (col, v, is_json) in column_values(d) {
         sql.push(col).push(" = ");
@@ -188,12 +216,20 @@ pub async fn update(db: &Db, actor: &Actor, id: Uuid, expected_version: i64, d: 
     sql.push(" WHERE id = ").bind(Arg::Uuid(id)).push(" AND version = ").bind(Arg::I64(expected_version));
     sql.push(" RETURNING ").push(&COLUMNS.replace("c.", ""));
     let row: Option<ProductRow> = tx.fetch_optional(sql).await.map_err(|e| duplicate_as(e, "sku"))?;
-    let Some(row) = row else {
-        drop(tx);
-        return Err(why_not_changed(db, actor, id).await);
-    };
-    tx.commit().await?;
-    Ok(row.into_product())
+    Ok(row.map(ProductRow::into_product))
+}
+
+/// The writable fields of a stored product, as the draft that would write them again.
+pub(crate) fn draft_of(p: &Product) -> ProductDraft {
+    ProductDraft {
+        sku: p.sku.clone(),
+        name: p.name.clone(),
+        category: p.category.clone(),
+        list_price_minor: p.list_price_minor,
+        currency: p.currency,
+        active: p.active,
+        custom: p.custom.clone(),
+    }
 }
 
 /// A unique violation from a statement run through the plain fetch helpers, as [`StoreError::Duplicate`].

@@ -6,6 +6,10 @@
 //!   delimiter, the proposed mapping, and the first rows as they would be stored, with their errors.
 //! - `POST /api/v1/imports?type=contacts&policy=create_only|update_only|create_or_update&match=external_id|email|phone&dry_run=true`
 //!   starts the import (202), or resumes the caller's earlier import of the same file.
+//!
+//! `type` is `contacts`, `companies` (matched on `external_id`, `domain` or `name`), `products` (`sku`), `orders`
+//! (`number`; one row per order line, consecutive lines with one number are one order) or `activities`
+//! (`external_id`).
 //! - `GET /api/v1/imports`, `GET /api/v1/imports/{id}`, `GET /api/v1/imports/{id}/errors?after_line=N`,
 //!   `POST /api/v1/imports/{id}/cancel`, `POST /api/v1/imports/{id}/undo`.
 //! - `GET /api/v1/imports/mappings?type=contacts`, `PUT /api/v1/imports/mappings/{name}?type=contacts`.
@@ -23,8 +27,8 @@ use axum::routing::{get, post, put};
 use futures_util::StreamExt;
 use guanxi_core::access::Actor;
 use guanxi_core::contact::{ContactDraft, ContactInput, ContactRules};
-use guanxi_core::custom_field::{CustomFieldDef, ObjectType};
-use guanxi_io::mapping::{Mapping, Preset};
+use guanxi_core::custom_field::CustomFieldDef;
+use guanxi_io::mapping::{ImportObject, Mapping, Preset};
 use guanxi_io::read::{RowError, SourceInfo};
 use guanxi_store::imports::{self, ImportJob, MatchKey, NewImport, Policy};
 use serde::Serialize;
@@ -50,16 +54,32 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/imports/{id}/undo", post(undo))
 }
 
-/// The record type of an import (`type=contacts`). Only contacts are importable so far.
-fn object(raw: &RawQuery) -> ApiResult<&'static str> {
-    match raw.get("type").unwrap_or("contacts") {
-        "contacts" | "contact" => Ok("contact"),
-        "companies" | "products" | "orders" | "activities" => Err(super::field_error(
-            "type",
-            "not_supported",
-            "only contacts can be imported so far (companies, products, orders and activities are planned)",
-        )),
-        _ => Err(super::field_error("type", "invalid_value", "must be contacts")),
+/// The record type of an import (`type=contacts`, the default).
+fn object(raw: &RawQuery) -> ApiResult<ImportObject> {
+    parse_object(raw.get("type").unwrap_or("contacts"))
+}
+
+/// `contacts`, `companies`, `products`, `orders` or `activities` (or the singular).
+pub fn parse_object(s: &str) -> ApiResult<ImportObject> {
+    ImportObject::parse(s).ok_or_else(|| {
+        super::field_error("type", "invalid_value", "must be contacts, companies, products, orders or activities")
+    })
+}
+
+/// Only admins and managers keep the product catalogue.
+fn check_may_import(actor: &Actor, object: ImportObject) -> ApiResult<()> {
+    use guanxi_core::access::Role;
+    if object == ImportObject::Product && !matches!(actor.role, Role::Admin | Role::Manager) {
+        return Err(ApiError::Forbidden("only administrators and managers keep the product catalogue"));
+    }
+    Ok(())
+}
+
+/// The custom fields a column of this record type can fill.
+pub async fn custom_fields_of(db: &guanxi_store::Db, object: ImportObject) -> ApiResult<Vec<CustomFieldDef>> {
+    match object.custom_fields() {
+        Some(o) => Ok(guanxi_store::custom_fields::list(db, Some(o)).await?),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -126,6 +146,7 @@ pub fn file_sha256(path: &FsPath) -> std::io::Result<String> {
 /// The mapping to use: given as JSON, named (saved earlier), or proposed from the headers.
 pub async fn choose_mapping(
     db: &guanxi_store::Db,
+    object: ImportObject,
     raw_json: Option<&str>,
     name: Option<&str>,
     headers: &[String],
@@ -137,42 +158,42 @@ pub async fn choose_mapping(
         return Ok((m, None));
     }
     if let Some(n) = name.filter(|s| !s.trim().is_empty()) {
-        let saved = imports::mapping_by_name(db, "contact", n)
+        let saved = imports::mapping_by_name(db, object.as_str(), n)
             .await?
             .ok_or_else(|| super::field_error("mapping_name", "not_found", "no saved mapping of that name"))?;
         let m: Mapping = serde_json::from_value(saved.mapping)
             .map_err(|e| ApiError::Internal(format!("saved mapping unreadable: {e}")))?;
         return Ok((m, None));
     }
-    Ok(guanxi_io::mapping::propose_contacts(headers, defs))
+    Ok(guanxi_io::mapping::propose(object.spec(), headers, defs))
 }
 
-/// Checks a mapping against the headers, as field errors `mapping/<header>`.
-pub fn check_mapping(
-    m: &Mapping,
-    headers: &[String],
-    defs: &[CustomFieldDef],
-) -> ApiResult<guanxi_io::mapping::ContactPlan> {
-    guanxi_io::mapping::contact_plan(m, headers, defs).map_err(|errs| {
+/// Checks a mapping against the headers, as field errors `mapping/<header>` (`mapping` for a required field no
+/// column fills). A mapping that fills nothing is a `type` error: the file is probably of another type.
+pub fn check_mapping(object: ImportObject, m: &Mapping, headers: &[String], defs: &[CustomFieldDef]) -> ApiResult<()> {
+    if !guanxi_io::mapping::maps_anything(m) {
+        let msg = format!("none of the file's columns is a field of {}; is it another type of file?", object.plural());
+        return Err(super::field_error("type", "no_columns", &msg));
+    }
+    guanxi_io::mapping::check_columns(object.spec(), m, headers, defs).map(|_| ()).map_err(|errs| {
         let mut v = guanxi_core::ValidationErrors::new();
         for (h, msg) in errs {
-            v.push(guanxi_core::FieldError::new(format!("mapping/{h}"), "invalid_mapping", msg));
+            let field = if h.is_empty() { "mapping".to_string() } else { format!("mapping/{h}") };
+            v.push(guanxi_core::FieldError::new(field, "invalid_mapping", msg));
         }
         ApiError::Invalid(v)
     })
 }
 
-/// The default match key: the external id if a column fills it, else email, else phone.
-pub fn default_match_key(plan: &guanxi_io::mapping::ContactPlan) -> Option<MatchKey> {
-    if plan.has_external_id() {
-        Some(MatchKey::ExternalId)
-    } else if plan.has_email() {
-        Some(MatchKey::Email)
-    } else if plan.has_phone() {
-        Some(MatchKey::Phone)
-    } else {
-        None
-    }
+/// Whether a column fills `target`.
+fn mapped(m: &Mapping, target: &str) -> bool {
+    m.columns.values().any(|t| t == target)
+}
+
+/// The default match key: the first key of the record type a column fills (contacts: external id, email, phone;
+/// companies: external id, domain, name; products: SKU; orders: number; activities: external id).
+pub fn default_match_key(object: ImportObject, m: &Mapping) -> Option<MatchKey> {
+    MatchKey::for_object(object).iter().copied().find(|k| mapped(m, k.target()))
 }
 
 pub fn parse_policy(s: Option<&str>) -> ApiResult<Policy> {
@@ -184,26 +205,21 @@ pub fn parse_policy(s: Option<&str>) -> ApiResult<Policy> {
     }
 }
 
-pub fn parse_match(
-    s: Option<&str>,
-    plan: &guanxi_io::mapping::ContactPlan,
-    policy: Policy,
-) -> ApiResult<Option<MatchKey>> {
+pub fn parse_match(s: Option<&str>, object: ImportObject, m: &Mapping, policy: Policy) -> ApiResult<Option<MatchKey>> {
+    let keys = MatchKey::for_object(object);
     let key = match s {
-        None | Some("") => default_match_key(plan),
-        Some("external_id") => Some(MatchKey::ExternalId),
-        Some("email") => Some(MatchKey::Email),
-        Some("phone") => Some(MatchKey::Phone),
+        None | Some("") => default_match_key(object, m),
         Some("none") => None,
-        Some(_) => return Err(super::field_error("match", "invalid_value", "must be external_id, email or phone")),
+        Some(k) => match MatchKey::parse(k).filter(|k| keys.contains(k)) {
+            Some(k) => Some(k),
+            None => {
+                let names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+                let msg = format!("{} are matched on {}", object.plural(), names.join(", "));
+                return Err(super::field_error("match", "invalid_value", &msg));
+            }
+        },
     };
-    let mapped = match key {
-        Some(MatchKey::ExternalId) => plan.has_external_id(),
-        Some(MatchKey::Email) => plan.has_email(),
-        Some(MatchKey::Phone) => plan.has_phone(),
-        None => true,
-    };
-    if !mapped {
+    if key.is_some_and(|k| !mapped(m, k.target())) {
         return Err(super::field_error("match", "not_mapped", "no column is mapped to this key"));
     }
     if key.is_none() && policy != Policy::CreateOnly {
@@ -212,11 +228,17 @@ pub fn parse_match(
     Ok(key)
 }
 
-/// A previewed row: the contact as it would be stored, or why it would not be.
+/// A previewed row: the record as it would be stored (`contact` for contacts, `record` for the other types; an
+/// order row shows its line with the order's fields, before customers and products are looked up), or why it
+/// would not be.
 #[derive(Serialize)]
 pub struct PreviewRow {
     pub line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<ContactInput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     pub external_id: Option<String>,
     pub errors: Vec<RowError>,
@@ -255,8 +277,83 @@ fn input_of(d: ContactDraft) -> ContactInput {
     }
 }
 
+/// A preview row of a record type other than contacts.
+fn preview_record(
+    object: ImportObject,
+    row: &guanxi_io::read::Row,
+    plan: &guanxi_io::objects::Plan,
+    defs: &[CustomFieldDef],
+) -> PreviewRow {
+    use guanxi_io::objects as o;
+    let json = |v: Result<serde_json::Value, serde_json::Error>| v.ok();
+    let placed = |line: u64, origins: &o::Origins, e: guanxi_core::ValidationErrors| -> Vec<RowError> {
+        e.errors
+            .into_iter()
+            .map(|f| RowError::new(line, origins.column_of(&f.field), f.code, format!("{}: {}", f.field, f.message)))
+            .collect()
+    };
+    let (record, external_id, mut errors) = match object {
+        ImportObject::Company => {
+            let (c, mut errs) = o::company_from_row(row, plan);
+            if let Err(e) = c.input.validate(defs) {
+                errs.extend(placed(c.line, &c.origins, e));
+            }
+            (json(serde_json::to_value(&c.input)), c.external_id, errs)
+        }
+        ImportObject::Product => {
+            let (p, mut errs) = o::product_from_row(row, plan);
+            if let Err(e) = p.input.validate(defs) {
+                errs.extend(placed(p.line, &p.origins, e));
+            }
+            (json(serde_json::to_value(&p.input)), None, errs)
+        }
+        ImportObject::Order => {
+            let (l, errs) = o::order_line_from_row(row, plan);
+            let customer = [&l.customer.email, &l.customer.phone, &l.customer.external_id]
+                .into_iter()
+                .flatten()
+                .map(|k| k.value.clone())
+                .next()
+                .or(l.customer.id.as_ref().map(|i| i.0.to_string()));
+            let v = serde_json::json!({
+                "number": l.number, "ordered_at": l.ordered_at, "status": l.status, "currency": l.currency,
+                "customer": customer, "sku": l.sku.as_ref().map(|k| &k.value), "product_id": l.product_id,
+                "description": l.description, "quantity": l.quantity, "unit_price_minor": l.unit_price_minor,
+                "discount_minor": l.discount_minor, "custom": l.custom,
+            });
+            (Some(v), None, errs)
+        }
+        // Contacts have their own preview (`preview_file`); their plan is never an `objects::Plan`.
+        ImportObject::Contact => (None, None, Vec::new()),
+        ImportObject::Activity => {
+            let (a, errs) = o::activity_from_row(row, plan);
+            let contact = [&a.contact.email, &a.contact.phone, &a.contact.external_id]
+                .into_iter()
+                .flatten()
+                .map(|k| k.value.clone())
+                .next()
+                .or(a.contact.id.as_ref().map(|i| i.0.to_string()));
+            let company = [&a.company.name, &a.company.domain]
+                .into_iter()
+                .flatten()
+                .map(|k| k.value.clone())
+                .next()
+                .or(a.company.id.as_ref().map(|i| i.0.to_string()));
+            let v = serde_json::json!({
+                "kind": a.kind.unwrap_or(guanxi_core::activity::ActivityKind::Note), "occurred_at": a.occurred_at,
+                "subject": a.subject, "body": a.body, "contact": contact, "company": company,
+            });
+            (Some(v), a.external_id, errs)
+        }
+    };
+    errors.sort_by_key(|e| e.column.clone());
+    let ok = errors.is_empty();
+    PreviewRow { line: row.line, contact: None, record: record.filter(|_| ok), company: None, external_id, errors }
+}
+
 /// Reads the header and the first rows of a file with a mapping: what preview shows and the CLI prints.
 pub fn preview_file(
+    object: ImportObject,
     path: &FsPath,
     mapping_for: impl FnOnce(&[String]) -> ApiResult<(Mapping, Option<Preset>)>,
     defs: &[CustomFieldDef],
@@ -265,33 +362,58 @@ pub fn preview_file(
     let (source, rows) =
         guanxi_io::read::open(path).map_err(|e| super::field_error("file", "unreadable", &e.to_string()))?;
     let (mapping, preset) = mapping_for(&source.headers)?;
-    let plan = check_mapping(&mapping, &source.headers, defs)?;
+    check_mapping(object, &mapping, &source.headers, defs)?;
+    let unfit = |_| ApiError::Internal("the checked mapping does not fit".into());
+    let contact_plan = match object {
+        ImportObject::Contact => {
+            Some(guanxi_io::mapping::contact_plan(&mapping, &source.headers, defs).map_err(unfit)?)
+        }
+        _ => None,
+    };
+    let plan = match object {
+        ImportObject::Contact => None,
+        _ => Some(
+            guanxi_io::objects::plan(object, &mapping, &source.headers, defs, rules.default_region).map_err(unfit)?,
+        ),
+    };
     let mut out = Vec::new();
     for r in rows.take(PREVIEW_ROWS) {
         let row = match r {
-            Err(e) => PreviewRow { line: e.line, contact: None, company: None, external_id: None, errors: vec![e] },
-            Ok(row) => {
-                let (c, mut errors) = guanxi_io::mapping::contact_from_row(&row, &plan);
-                let contact = match c.input.validate(rules) {
-                    Ok(d) if errors.is_empty() => Some(input_of(d)),
-                    Ok(_) => None,
-                    Err(e) => {
-                        errors.extend(imports::row_errors(&c, e));
-                        None
+            Err(e) => PreviewRow {
+                line: e.line,
+                contact: None,
+                record: None,
+                company: None,
+                external_id: None,
+                errors: vec![e],
+            },
+            Ok(row) => match (&contact_plan, &plan) {
+                (_, Some(plan)) => preview_record(object, &row, plan, defs),
+                (Some(plan), None) => {
+                    let (c, mut errors) = guanxi_io::mapping::contact_from_row(&row, plan);
+                    let contact = match c.input.validate(rules) {
+                        Ok(d) if errors.is_empty() => Some(input_of(d)),
+                        Ok(_) => None,
+                        Err(e) => {
+                            errors.extend(imports::row_errors(&c, e));
+                            None
+                        }
+                    };
+                    PreviewRow {
+                        line: c.line,
+                        contact,
+                        record: None,
+                        company: c.company_name.clone(),
+                        external_id: c.external_id.clone(),
+                        errors,
                     }
-                };
-                PreviewRow {
-                    line: c.line,
-                    contact,
-                    company: c.company_name.clone(),
-                    external_id: c.external_id.clone(),
-                    errors,
                 }
-            }
+                (None, None) => continue,
+            },
         };
         out.push(row);
     }
-    let mut targets: Vec<String> = guanxi_io::mapping::CONTACT_TARGETS.iter().map(|s| s.to_string()).collect();
+    let mut targets: Vec<String> = object.spec().targets.iter().map(|s| s.to_string()).collect();
     targets.extend(defs.iter().map(|d| format!("custom.{}", d.key)));
     Ok(Preview { source, preset, mapping, targets, rows: out })
 }
@@ -301,16 +423,17 @@ fn import_dir(state: &AppState) -> PathBuf {
 }
 
 async fn preview(State(state): State<AppState>, caller: Caller, raw: RawQuery, body: Body) -> ApiResult<Response> {
-    let _ = caller.writer()?;
-    object(&raw)?;
+    let actor = caller.writer()?;
+    let object = object(&raw)?;
+    check_may_import(actor, object)?;
     let upload = receive(&import_dir(&state), body).await?;
-    let defs = super::custom_defs(&state, Some(ObjectType::Contact)).await?;
+    let defs = custom_fields_of(&state.db, object).await?;
     let db = state.db.clone();
     let mapping_json = raw.get("mapping").map(str::to_string);
     let mapping_name = raw.get("mapping_name").map(str::to_string);
     // A saved mapping is looked up before the (blocking) file read.
     let named = match mapping_name.as_deref() {
-        Some(n) => Some(choose_mapping(&db, None, Some(n), &[], &defs).await?),
+        Some(n) => Some(choose_mapping(&db, object, None, Some(n), &[], &defs).await?),
         None => None,
     };
     let region = state.config.default_region;
@@ -319,6 +442,7 @@ async fn preview(State(state): State<AppState>, caller: Caller, raw: RawQuery, b
             ContactRules { default_region: region, custom_fields: &defs, today: chrono::Utc::now().date_naive() };
         let path = upload.path.clone();
         let result = preview_file(
+            object,
             &path,
             |headers| match (named, mapping_json) {
                 (Some(m), _) => Ok(m),
@@ -328,7 +452,7 @@ async fn preview(State(state): State<AppState>, caller: Caller, raw: RawQuery, b
                     })?;
                     Ok((m, None))
                 }
-                (None, None) => Ok(guanxi_io::mapping::propose_contacts(headers, &defs)),
+                (None, None) => Ok(guanxi_io::mapping::propose(object.spec(), headers, &defs)),
             },
             &defs,
             &rules,
@@ -351,6 +475,7 @@ pub struct Started {
 
 /// Everything that identifies an import, from the request or the CLI's flags.
 pub struct ImportSettings<'a> {
+    pub object: ImportObject,
     pub file_name: String,
     pub mapping_json: Option<&'a str>,
     pub mapping_name: Option<&'a str>,
@@ -367,18 +492,19 @@ pub async fn prepare(
     sha256: &str,
     s: &ImportSettings<'_>,
 ) -> ApiResult<(ImportJob, bool)> {
-    let defs = guanxi_store::custom_fields::list(db, Some(ObjectType::Contact)).await?;
+    check_may_import(actor, s.object)?;
+    let defs = custom_fields_of(db, s.object).await?;
     let p = path.to_path_buf();
     let headers = tokio::task::spawn_blocking(move || guanxi_io::read::open(&p).map(|(info, _)| info.headers))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| super::field_error("file", "unreadable", &e.to_string()))?;
-    let (mapping, _) = choose_mapping(db, s.mapping_json, s.mapping_name, &headers, &defs).await?;
-    let plan = check_mapping(&mapping, &headers, &defs)?;
+    let (mapping, _) = choose_mapping(db, s.object, s.mapping_json, s.mapping_name, &headers, &defs).await?;
+    check_mapping(s.object, &mapping, &headers, &defs)?;
     let policy = parse_policy(s.policy)?;
-    let match_key = parse_match(s.match_key, &plan, policy)?;
+    let match_key = parse_match(s.match_key, s.object, &mapping, policy)?;
     let new = NewImport {
-        object: "contact",
+        object: s.object.as_str(),
         file_name: s.file_name.clone(),
         content_hash: sha256.to_string(),
         mapping: serde_json::to_value(&mapping).map_err(|e| ApiError::Internal(e.to_string()))?,
@@ -391,7 +517,7 @@ pub async fn prepare(
 
 async fn start(State(state): State<AppState>, caller: Caller, raw: RawQuery, body: Body) -> ApiResult<Response> {
     let actor = caller.writer()?.clone();
-    object(&raw)?;
+    let object = object(&raw)?;
     let dry_run = match raw.get("dry_run") {
         None | Some("false") | Some("0") | Some("") => false,
         Some("true") | Some("1") => true,
@@ -402,6 +528,7 @@ async fn start(State(state): State<AppState>, caller: Caller, raw: RawQuery, bod
         return Err(super::field_error("file", "empty", "the request body (the file) is empty"));
     }
     let settings = ImportSettings {
+        object,
         file_name: raw.get("file_name").unwrap_or("upload").to_string(),
         mapping_json: raw.get("mapping"),
         mapping_name: raw.get("mapping_name"),
@@ -414,16 +541,16 @@ async fn start(State(state): State<AppState>, caller: Caller, raw: RawQuery, bod
     if !finished {
         let path = upload.keep();
         let db = state.db.clone();
-        let defs = super::custom_defs(&state, Some(ObjectType::Contact)).await?;
-        let run = imports::ContactRun {
+        let defs = custom_fields_of(&state.db, object).await?;
+        let run = imports::ImportRun {
             path: path.clone(),
             custom_fields: defs,
             default_region: state.config.default_region,
-            batch_rows: imports::BATCH_ROWS,
+            batch_rows: state.config.import_batch_rows.max(1),
         };
         let (id, a) = (job.id, actor.clone());
         tokio::spawn(async move {
-            if let Err(e) = imports::run_contacts(&db, &a, id, run, |_| {}).await {
+            if let Err(e) = imports::run(&db, &a, id, run, |_| {}).await {
                 tracing::warn!(import = %id, error = %e, "import stopped");
             }
             let _ = tokio::fs::remove_file(&path).await;
@@ -503,7 +630,7 @@ async fn list_mappings(
 ) -> ApiResult<axum::Json<Vec<imports::SavedMapping>>> {
     let _ = caller;
     let object = object(&raw)?;
-    Ok(axum::Json(imports::list_mappings(&state.db, object).await?))
+    Ok(axum::Json(imports::list_mappings(&state.db, object.as_str()).await?))
 }
 
 async fn save_mapping(
@@ -519,10 +646,10 @@ async fn save_mapping(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(super::field_error("name", "invalid_value", "1 to 100 characters"));
     }
-    let defs = super::custom_defs(&state, Some(ObjectType::Contact)).await?;
+    let defs = custom_fields_of(&state.db, object).await?;
     // Targets are checked now; headers when the mapping is used with a file.
     let headers: Vec<String> = mapping.columns.keys().cloned().collect();
-    check_mapping(&mapping, &headers, &defs)?;
+    check_mapping(object, &mapping, &headers, &defs)?;
     let value = serde_json::to_value(&mapping).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(axum::Json(imports::save_mapping(&state.db, actor, object, name, &value).await?))
+    Ok(axum::Json(imports::save_mapping(&state.db, actor, object.as_str(), name, &value).await?))
 }

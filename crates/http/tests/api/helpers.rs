@@ -33,9 +33,14 @@ pub const PASSWORD: &str = "correct horse battery";
 impl TestApp {
     /// None when PostgreSQL is not available outside CI.
     pub async fn spawn(backend: TestBackend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, AppConfig::default()).await
+    }
+
+    /// [`TestApp::spawn`] with settings of the test's choosing (small import batches, …).
+    pub async fn spawn_with(backend: TestBackend, config: AppConfig) -> Option<TestApp> {
         let test_db = TestDb::new(backend).await?;
         let db = test_db.db.clone();
-        let state = AppState::new(db.clone(), AppConfig::default());
+        let state = AppState::new(db.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -13,5 +13,6 @@ mod dedup;
 mod errors;
 mod exports;
 mod imports;
+mod imports_objects;
 mod records;
 mod search;
