@@ -1065,6 +1065,25 @@ async fn delete_created(tx: &mut Tx, actor: &Actor, object: ImportObject, ids: &
         sql.push("(id = ").bind(Arg::Uuid(*id)).push(" AND version = ").bind(Arg::I64(*version)).push(")");
     }
     sql.push(")");
+    // A record that gained history since the import (orders, activities, tasks, a company's contacts) is kept:
+    // deleting it would take that history with it (cascades) or silently unlink it, and none of it came from the
+    // import. Undoing the later import first lets this one remove it.
+    match object {
+        ImportObject::Contact => {
+            for (t, col) in [("orders", "contact_id"), ("activities", "contact_id"), ("tasks", "contact_id")] {
+                sql.push(&format!(" AND NOT EXISTS (SELECT 1 FROM {t} x WHERE x.{col} = {table}.id)"));
+            }
+        }
+        ImportObject::Company => {
+            for t in ["contacts", "orders", "activities", "tasks"] {
+                sql.push(&format!(" AND NOT EXISTS (SELECT 1 FROM {t} x WHERE x.company_id = {table}.id)"));
+            }
+        }
+        ImportObject::Product => {
+            sql.push(&format!(" AND NOT EXISTS (SELECT 1 FROM order_lines x WHERE x.product_id = {table}.id)"));
+        }
+        ImportObject::Order | ImportObject::Activity => {}
+    }
     match object {
         ImportObject::Contact | ImportObject::Company => push_changeable(&mut sql, table, actor),
         ImportObject::Order => crate::activities::push_changeable_via_parent(&mut sql, table, actor, false),

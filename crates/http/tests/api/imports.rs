@@ -378,6 +378,24 @@ app_test!(cancel_keeps_committed_batches_and_a_rerun_resumes, |app: &TestApp| as
     assert_eq!(page["total"], 6000);
 });
 
+app_test!(undo_keeps_imported_contacts_that_gained_history_since, |app: &TestApp| async move {
+    let admin = app.admin().await;
+    let csv = "name,email\nA,a@example.com\nB,b@example.com\n".as_bytes().to_vec();
+    let job = import(app, &admin, "", csv).await;
+    let a = contacts(app, &admin).await.into_iter().find(|c| c["display_name"] == "A").unwrap();
+    let order = json!({"contact_id": a["id"], "number": "SO-1", "ordered_at": "2026-01-05T10:00:00Z",
+        "lines": [{"description": "龙井", "unit_price_minor": 12800, "quantity": 1}]});
+    assert_eq!(app.post(&admin, "/api/v1/orders", &order).await.status(), 201);
+    // Deleting A would take the order with it (cascade): A stays, B (no history) goes.
+    let r = app.post(&admin, &format!("/api/v1/imports/{}/undo", job["id"].as_str().unwrap()), &json!({})).await;
+    let summary: Value = r.json().await.unwrap();
+    assert_eq!(summary, json!({"removed": 1, "restored": 0, "kept": 1}));
+    let left: Vec<Value> = contacts(app, &admin).await.into_iter().map(|c| c["display_name"].clone()).collect();
+    assert_eq!(left, vec![json!("A")]);
+    let orders: Value = app.get(&admin, "/api/v1/orders").await.json().await.unwrap();
+    assert_eq!(orders["total"], 1);
+});
+
 app_test!(an_import_whose_runner_stopped_is_ended_and_resumes, |app: &TestApp| async move {
     let admin = app.admin().await;
     let csv = "name,email\nA,a@example.com\nB,b@example.com\n".as_bytes().to_vec();
