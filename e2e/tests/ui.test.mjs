@@ -149,6 +149,97 @@ test("finds 张伟 with the typeahead, by keyboard, and opens the contact", asyn
   assert.equal(await page.textContent("h1"), "张伟");
 });
 
+test("keyboard only: skip link, visible focus, typeahead with arrows, Escape and Enter", async () => {
+  const page = await newPage({ locale: "en-US" });
+  await login(page);
+  // The first Tab reaches the skip link, shown while focused; it moves focus to the page's content.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.className), "skip-link");
+  const box = await page.locator(".skip-link").boundingBox();
+  assert.ok(box && box.x >= 0 && box.y >= 0, "the focused skip link is on screen");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "main");
+  // From the top, Tab reaches the search box through the navigation; every stop shows a focus ring.
+  await page.evaluate(() => document.activeElement.blur());
+  await page.goto(BASE + "/contacts");
+  const stops = [];
+  for (let i = 0; i < 20 && stops.at(-1)?.id !== "global-search"; i++) {
+    await page.keyboard.press("Tab");
+    stops.push(
+      await page.evaluate(() => {
+        const el = document.activeElement;
+        const s = getComputedStyle(el);
+        return { id: el.id, text: el.textContent.trim(), outline: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+      }),
+    );
+  }
+  assert.equal(stops.at(-1).id, "global-search", `Tab reaches the search box: ${JSON.stringify(stops)}`);
+  assert.ok(stops.some((s) => s.text === "Companies"), "the navigation is on the way");
+  for (const s of stops) assert.ok(s.outline !== "none" && s.width >= 2, `focus visible on ${JSON.stringify(s)}`);
+  // Typeahead: suggestions come while typing; arrows move the choice (wrapping), Escape closes and keeps the
+  // words, ArrowDown opens again, Enter opens the chosen record.
+  await page.keyboard.type("张伟");
+  const options = page.locator("#search-suggestions [role=option]:not([aria-disabled])");
+  await options.first().waitFor();
+  const count = await options.count();
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await options.nth(0).getAttribute("aria-selected"), "true");
+  assert.equal(await page.getAttribute("#global-search", "aria-activedescendant"), await options.nth(0).getAttribute("id"));
+  await page.keyboard.press("ArrowUp");
+  assert.equal(await options.nth(count - 1).getAttribute("aria-selected"), "true", "ArrowUp wraps to the last");
+  await page.keyboard.press("Escape");
+  assert.equal(await page.getAttribute("#global-search", "aria-expanded"), "false");
+  assert.ok(await page.locator("#search-suggestions").isHidden());
+  assert.equal(await page.inputValue("#global-search"), "张伟", "Escape keeps what was typed");
+  await page.keyboard.press("ArrowDown");
+  await options.first().waitFor();
+  await page.keyboard.press("ArrowDown");
+  const url = await options.nth(0).getAttribute("data-url");
+  await Promise.all([page.waitForURL(`**${url}`), page.keyboard.press("Enter")]);
+  assert.ok((await page.textContent("h1")).trim(), "the chosen record's page");
+  shown = page;
+});
+
+test("every input of the main pages has a label", async () => {
+  const page = await newPage({ locale: "en-US" });
+  await login(page);
+  const unlabelled = [];
+  for (const url of [
+    "/contacts",
+    `/contacts/${seeded.zhang.id}`,
+    "/contacts/new",
+    "/companies",
+    `/companies/${seeded.harbor.id}`,
+    "/companies/new",
+    "/orders",
+    "/orders/new",
+    "/products",
+    "/products/new",
+    "/activities",
+    "/activities/new",
+    "/tasks",
+    "/tasks/new",
+    "/search?q=%E5%BC%A0",
+    "/settings/users",
+    "/settings/fields",
+    "/settings/tokens",
+  ]) {
+    const resp = await page.goto(BASE + url);
+    assert.equal(resp.status(), 200, url);
+    const missing = await page.$$eval("input:not([type=hidden]), select, textarea, button", (els) =>
+      els
+        .filter((el) => {
+          const named = el.getAttribute("aria-label") || el.getAttribute("aria-labelledby") || el.getAttribute("title");
+          if (el.tagName === "BUTTON") return !named && !el.textContent.trim();
+          return !named && !(el.labels && el.labels.length);
+        })
+        .map((el) => el.outerHTML.slice(0, 120)),
+    );
+    for (const m of missing) unlabelled.push(`${url}: ${m}`);
+  }
+  assert.deepEqual(unlabelled, []);
+});
+
 test("creates a contact: a field error first, then fixed", async () => {
   const page = await newPage({ width: 375 });
   await login(page);
@@ -295,7 +386,7 @@ test("edits custom fields on the contact page: an error at the field, then saved
   await page.click(`#edit-${site} button[type=submit]`);
   await page.locator(`#error-${site}`).waitFor();
   assert.equal(await page.getAttribute(`#input-${site}`, "aria-invalid"), "true");
-  assert.equal(await page.textContent(`#error-${site}`), "类型不正确");
+  assert.equal(await page.textContent(`#error-${site}`), "请输入以 https:// 或 http:// 开头的网址，例如 https://example.com");
   assert.equal(await page.inputValue(`#input-${site}`), "官网地址", "the typed value is kept");
   await page.fill(`#input-${site}`, "https://zhangwei.example.cn");
   await Promise.all([page.waitForURL(/saved=1/), page.click(`#edit-${site} button[type=submit]`)]);

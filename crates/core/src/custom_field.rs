@@ -225,7 +225,11 @@ fn validate_value(def: &CustomFieldDef, value: &Value, field: &str) -> Result<Va
                 && s.len() <= 2000
                 && s.len() > 8
                 && !s.chars().any(|c| c.is_whitespace() || c.is_control());
-            if ok { Ok(Value::String(s.to_string())) } else { Err(wrong("an http(s) URL")) }
+            if ok {
+                Ok(Value::String(s.to_string()))
+            } else {
+                Err(FieldError::new(field, "invalid_url", "must be a web address starting with https:// or http://"))
+            }
         }
     }
 }
@@ -255,16 +259,21 @@ mod tests {
             def("score", CustomFieldKind::Number, &[], false),
             def("since", CustomFieldKind::Date, &[], true),
             def("budget", CustomFieldKind::Money, &[], false),
+            def("site", CustomFieldKind::Url, &[], false),
         ];
         let ok = json!({"level": "gold", "score": 3.5, "since": "2024-03-05", "budget": {"amount_minor": 100, "currency": "cny"}});
         let out = validate_custom_values(ok.as_object().unwrap(), &defs).unwrap();
         assert_eq!(out["budget"]["currency"], "CNY");
-        let bad = json!({"level": "bronze", "score": "x", "nope": 1});
+        let bad = json!({"level": "bronze", "score": "x", "nope": 1, "site": "www.example.com"});
         let errs = validate_custom_values(bad.as_object().unwrap(), &defs).unwrap_err();
         let codes: Vec<_> = errs.errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
         assert!(codes.contains(&("custom/level", "invalid_option")));
         assert!(codes.contains(&("custom/score", "invalid_type")));
         assert!(codes.contains(&("custom/nope", "unknown_field")));
+        assert!(codes.contains(&("custom/site", "invalid_url")), "a URL-specific code, not a type error");
+        let not_text = json!({"since": "2024-03-05", "site": 5});
+        let errs = validate_custom_values(not_text.as_object().unwrap(), &defs).unwrap_err();
+        assert_eq!(errs.errors[0].code, "invalid_type");
         assert!(codes.contains(&("custom/since", "required")));
     }
 }

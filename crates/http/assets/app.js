@@ -2,7 +2,7 @@
 // - Global search typeahead (ARIA combobox; arrow keys, Enter, Escape).
 // - Inline field editing: focus the input of the field being edited, Escape closes it.
 // - The company of a contact: matching companies offered while typing.
-// - Forms being sent show it and are not sent twice.
+// - Forms being sent show it (and, when the server takes a moment, say so) and are not sent twice.
 // The script holds no words of its own: every text comes from the server in the user's language.
 (function () {
   "use strict";
@@ -14,6 +14,9 @@
     var timer = null, seq = 0, active = -1, items = [];
 
     function close() {
+      // A suggestion request still pending (typed just before Escape or Tab) must not reopen the list.
+      clearTimeout(timer);
+      seq++;
       list.hidden = true;
       list.textContent = "";
       input.setAttribute("aria-expanded", "false");
@@ -86,7 +89,9 @@
     input.addEventListener("keydown", function (e) {
       if (e.key === "ArrowDown") { e.preventDefault(); if (list.hidden) fetchNow(); else select(active + 1); }
       else if (e.key === "ArrowUp") { e.preventDefault(); select(active - 1); }
-      else if (e.key === "Escape") { close(); }
+      // Escape closes an open list and keeps the typed words (a search box would clear them); pressed again, the
+      // browser's own Escape clears the box.
+      else if (e.key === "Escape" && !list.hidden) { e.preventDefault(); close(); }
       else if (e.key === "Enter" && active >= 0) {
         var opts = list.querySelectorAll('[role="option"]:not([aria-disabled])');
         if (opts[active]) { e.preventDefault(); window.location.href = opts[active].dataset.url; }
@@ -147,9 +152,20 @@
       return;
     }
     form.setAttribute("aria-busy", "true");
+    // A bulk change, a delete or an import can take a while: after a moment, a status line says the work goes on.
+    clearTimeout(busyTimer);
+    busyTimer = setTimeout(function () {
+      var busy = document.getElementById("busy");
+      if (busy) busy.hidden = false;
+    }, 400);
   }
 
+  var busyTimer = null;
+
   function clearBusy() {
+    clearTimeout(busyTimer);
+    var busy = document.getElementById("busy");
+    if (busy) busy.hidden = true;
     document.querySelectorAll('form[aria-busy="true"]').forEach(function (f) { f.removeAttribute("aria-busy"); });
   }
 

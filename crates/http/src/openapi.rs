@@ -159,6 +159,13 @@ fn add_resource<R: Resource>(paths: &mut Map<String, Value>, schemas: &mut Map<S
         "total": {"type": "integer", "description": "Exact up to 10,000; beyond that 10,000 with total_is_estimate"},
         "total_is_estimate": {"type": "boolean"}
     }});
+    let mut delete_op = json!({"tags": [tag], "operationId": format!("delete_{}", R::PATH),
+        "parameters": [{"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}}],
+        "responses": with_problems({let mut m = Map::new(); m.insert("204".into(), json!({"description": "Deleted"})); m},
+            if R::DELETE_CONFLICT.is_some() { &["401", "403", "404", "409", "412"] } else { &["401", "403", "404", "412"] })});
+    if let Some(why) = R::DELETE_CONFLICT {
+        delete_op["description"] = json!(why);
+    }
     let idem = json!({"name": "Idempotency-Key", "in": "header", "description": "A retry with the same key returns the first response instead of writing again.", "schema": {"type": "string", "maxLength": 255}});
     paths.insert(
         format!("/api/v1/{}", R::PATH),
@@ -191,9 +198,7 @@ fn add_resource<R: Resource>(paths: &mut Map<String, Value>, schemas: &mut Map<S
                       "parameters": [if_match],
                       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
                       "responses": with_problems(json_response("200", "Updated", r(&rec)), &["400", "401", "403", "404", "412", "415", "422", "428"])},
-            "delete": {"tags": [tag], "operationId": format!("delete_{}", R::PATH),
-                       "parameters": [{"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}}],
-                       "responses": with_problems({let mut m = Map::new(); m.insert("204".into(), json!({"description": "Deleted"})); m}, &["401", "403", "404", "412"])}
+            "delete": delete_op
         }),
     );
 }

@@ -21,7 +21,7 @@ use crate::db::{SearchTable, Tx};
 use crate::dedup::{DedupObject, ordered};
 use crate::scope::push_visible;
 use crate::sql::{Arg, Page, Sql};
-use crate::{Db, Dialect, Result, StoreError};
+use crate::{Db, Result, StoreError};
 use chrono::{DateTime, Utc};
 use guanxi_core::access::{Actor, Ownership};
 use guanxi_core::company::{Company, CompanyDraft};
@@ -214,21 +214,13 @@ fn check_request(req: &MergeRequest, allowed: &[&str]) -> Result<()> {
     Ok(errs.into_result()?)
 }
 
-/// Appends ` FOR UPDATE` on PostgreSQL: the rows stay locked until the merge commits. SQLite needs no lock: its
-/// single writer connection runs one write transaction at a time.
-fn for_update(sql: &mut Sql) {
-    if sql.dialect == Dialect::Postgres {
-        sql.push(" FOR UPDATE");
-    }
-}
-
 /// Loads a contact inside the transaction for a change: `NotFound` when the caller cannot see it, `Forbidden`
 /// when it may not change it, `VersionMismatch` when `version` is given and stale.
 async fn lock_contact(tx: &mut Tx, actor: &Actor, id: Uuid, version: Option<i64>) -> Result<(i64, Contact)> {
     let mut sql = tx.sql(&format!("SELECT {} FROM contacts c WHERE c.id = ", crate::contacts::COLUMNS));
     sql.bind(Arg::Uuid(id));
     push_visible(&mut sql, "c", actor);
-    for_update(&mut sql);
+    sql.for_update();
     let row: ContactRow = tx.fetch_optional(sql).await?.ok_or(StoreError::NotFound)?;
     let seq = row.seq();
     let c = row.into_contact();
@@ -240,7 +232,7 @@ async fn lock_company(tx: &mut Tx, actor: &Actor, id: Uuid, version: Option<i64>
     let mut sql = tx.sql(&format!("SELECT {} FROM companies c WHERE c.id = ", crate::companies::COLUMNS));
     sql.bind(Arg::Uuid(id));
     push_visible(&mut sql, "c", actor);
-    for_update(&mut sql);
+    sql.for_update();
     let row: crate::companies::CompanyRow = tx.fetch_optional(sql).await?.ok_or(StoreError::NotFound)?;
     let seq = row.seq();
     let c = row.into_company();
@@ -745,7 +737,7 @@ pub async fn undo(db: &Db, actor: &Actor, merge_id: Uuid) -> Result<Merge> {
     let mut tx = db.begin().await?;
     let mut sql = tx.sql(&format!("SELECT {MERGE_COLUMNS} FROM merges g WHERE g.id = "));
     sql.bind(Arg::Uuid(merge_id));
-    for_update(&mut sql);
+    sql.for_update();
     let row: MergeRow = tx.fetch_optional(sql).await?.ok_or(StoreError::NotFound)?;
     if let Some(at) = row.undone_at {
         return Err(StoreError::Conflict(format!("this merge was already undone at {}", at.to_rfc3339())));

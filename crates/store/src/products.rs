@@ -248,18 +248,32 @@ async fn why_not_changed(db: &Db, actor: &Actor, id: Uuid) -> StoreError {
     }
 }
 
-/// Deletes a product; order lines keep their description and price and lose the link.
+/// Deletes a product that no order line points at. A product that was sold is refused
+/// ([`StoreError::Conflict`]): dropping the link would rewrite purchase history that analytics (repeat purchase,
+/// cross-selling) reads by product; such a product is made inactive instead.
 pub async fn delete(db: &Db, actor: &Actor, id: Uuid, expected_version: Option<i64>) -> Result<()> {
     require_catalogue_writer(actor)?;
-    let mut sql = db.sql("DELETE FROM products WHERE id = ");
+    let mut tx = db.begin().await?;
+    // The row lock makes an order line written meanwhile wait (its foreign key check shares the row), so the count
+    // below sees every line that can exist when the delete commits.
+    let mut sql = tx.sql("SELECT version FROM products WHERE id = ");
+    sql.bind(Arg::Uuid(id)).for_update();
+    let current: i64 = tx.fetch_scalar(sql).await?.ok_or(StoreError::NotFound)?;
+    if expected_version.is_some_and(|v| v != current) {
+        return Err(StoreError::VersionMismatch { current });
+    }
+    let mut sql = tx.sql("SELECT COUNT(*) FROM order_lines WHERE product_id = ");
     sql.bind(Arg::Uuid(id));
-    if let Some(v) = expected_version {
-        sql.push(" AND version = ").bind(Arg::I64(v));
+    let lines: i64 = tx.fetch_scalar(sql).await?.unwrap_or(0);
+    if lines > 0 {
+        return Err(StoreError::Conflict(format!(
+            "the product is on {lines} order line(s); deleting it would change past orders, so mark it inactive instead"
+        )));
     }
-    if db.execute(sql).await? == 0 {
-        return Err(why_not_changed(db, actor, id).await);
-    }
-    Ok(())
+    let mut sql = tx.sql("DELETE FROM products WHERE id = ");
+    sql.bind(Arg::Uuid(id));
+    tx.execute(sql).await?;
+    tx.commit().await
 }
 
 /// A filtered, sorted page of the catalogue.

@@ -61,6 +61,15 @@ impl Sql {
         }
         self
     }
+
+    /// Appends ` FOR UPDATE` on PostgreSQL: the rows stay locked until the transaction commits. SQLite needs no
+    /// lock: its single writer connection runs one write transaction at a time.
+    pub fn for_update(&mut self) -> &mut Self {
+        if self.dialect == Dialect::Postgres {
+            self.push(" FOR UPDATE");
+        }
+        self
+    }
 }
 
 /// Makes the sqlx query for a [`Sql`] with `$make` (e.g. `sqlx::query`) and binds every [`Arg`] (works for both drivers since the macro expands per backend).

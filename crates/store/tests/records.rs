@@ -146,6 +146,37 @@ backend_test!(product_crud_duplicate_sku_and_roles, |db: Db| async move {
     assert!(matches!(products::delete(&db, &boss, p.id, None).await, Err(StoreError::NotFound)));
 });
 
+backend_test!(a_product_on_order_lines_is_not_deleted, |db: Db| async move {
+    let boss = admin(&db).await;
+    let cid = contact(&db, &boss, "王芳", Visibility::Team).await;
+    let tea =
+        products::create(&db, &boss, &product_input("TEA-001", "绿茶", 1999).validate(&[]).unwrap()).await.unwrap();
+    let facts = products::facts(&db, &[tea.id]).await.unwrap();
+    let line = OrderLineInput { product_id: Some(tea.id), quantity: Some(2), ..Default::default() };
+    let d = OrderInput { contact_id: Some(cid), lines: vec![line], ..Default::default() }
+        .validate(&facts, &[], Utc::now())
+        .unwrap();
+    let o = orders::create(&db, &boss, &d).await.unwrap();
+
+    match products::delete(&db, &boss, tea.id, Some(1)).await {
+        Err(StoreError::Conflict(why)) => assert!(why.contains("1 order line"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Nothing changed: the product and the line's link are still there.
+    assert_eq!(products::get(&db, &boss, tea.id).await.unwrap(), tea);
+    assert_eq!(orders::get(&db, &boss, o.id).await.unwrap().lines[0].product_id, Some(tea.id));
+    // A stale version is still reported as such, before the lines are counted.
+    assert!(matches!(
+        products::delete(&db, &boss, tea.id, Some(7)).await,
+        Err(StoreError::VersionMismatch { current: 1 })
+    ));
+
+    // Once no order points at it, it goes.
+    orders::delete(&db, &boss, o.id, None).await.unwrap();
+    products::delete(&db, &boss, tea.id, Some(1)).await.unwrap();
+    assert!(matches!(products::get(&db, &boss, tea.id).await, Err(StoreError::NotFound)));
+});
+
 backend_test!(orders_with_lines_filters_and_three_pages, |db: Db| async move {
     let boss = admin(&db).await;
     let cid = contact(&db, &boss, "王芳", Visibility::Team).await;

@@ -72,7 +72,7 @@ pub trait BatchCreate: Resource {
 /// Implements [`Resource`] (and [`BatchCreate`] with `batch`) for a store module whose functions have the standard
 /// shape (`create`, `get`, `update`, `delete`, `list`, `create_batch`); `validate` turns the input into a draft.
 macro_rules! store_resource {
-    ($ty:ident, $module:path, $record:ty, $input:ty, $draft:ty, $path:literal, $fields:expr, $custom:expr, $ctx:ty, $context:path, $check:path $(, $batch:ident)? $(; similar = $similar:path)?) => {
+    ($ty:ident, $module:path, $record:ty, $input:ty, $draft:ty, $path:literal, $fields:expr, $custom:expr, $ctx:ty, $context:path, $check:path $(, $batch:ident)? $(; similar = $similar:path)? $(; delete_conflict = $why:literal)?) => {
         pub struct $ty;
 
         impl $crate::api::Resource for $ty {
@@ -82,6 +82,7 @@ macro_rules! store_resource {
             const PATH: &'static str = $path;
             const FIELDS: &'static [guanxi_core::filter::FieldSpec] = $fields;
             const CUSTOM: Option<guanxi_core::custom_field::ObjectType> = $custom;
+            $(const DELETE_CONFLICT: Option<&'static str> = Some($why);)?
 
             fn id(r: &$record) -> uuid::Uuid {
                 r.id
@@ -144,6 +145,8 @@ pub trait Resource: Send + Sync + 'static {
     const FIELDS: &'static [FieldSpec];
     /// Which custom fields apply, if any.
     const CUSTOM: Option<ObjectType>;
+    /// When a delete is refused with 409 because other records still depend on the record (for the API document).
+    const DELETE_CONFLICT: Option<&'static str> = None;
 
     fn id(r: &Self::Record) -> Uuid;
     fn version(r: &Self::Record) -> i64;

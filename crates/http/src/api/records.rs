@@ -77,7 +77,8 @@ store_resource!(
     CustomDefs,
     product_defs,
     check_product,
-    batch
+    batch;
+    delete_conflict = "A product on any order line is not deleted (409): that would change past orders; set `active` to false instead."
 );
 store_resource!(
     Orders,

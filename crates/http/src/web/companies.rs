@@ -78,8 +78,8 @@ pub async fn list(
                     Cell::text(c.address.city.clone().unwrap_or_default()),
                     Cell::text(c.domain.clone().unwrap_or_default()),
                     Cell::text(c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default()),
-                    Cell::text(c.tags.join(", ")),
-                    Cell::nowrap(locale.date(c.updated_at.date_naive())),
+                    Cell::text(locale.join(&c.tags)),
+                    Cell::nowrap(locale.day(c.updated_at)),
                 ]
             })
             .collect())
@@ -187,7 +187,7 @@ pub async fn show(
                     o.number.clone().unwrap_or_else(|| locale.t("orders.no_number").to_string()),
                     format!("/orders/{}", o.id),
                 ),
-                Cell::nowrap(locale.date(o.ordered_at.date_naive())),
+                Cell::nowrap(locale.day(o.ordered_at)),
                 Cell::nowrap(locale.money(o.total_minor, &o.currency)),
                 Cell::text(locale.t(&format!("order.status.{}", o.status.as_str()))),
             ]
@@ -218,7 +218,7 @@ pub async fn show(
                 locale.t(&format!("visibility.{}", c.visibility.as_str())).to_string(),
                 None,
             ),
-            (locale.t("field.updated_at"), locale.date(c.updated_at.date_naive()), None),
+            (locale.t("field.updated_at"), locale.day(c.updated_at), None),
         ],
         custom_facts: custom_facts(&defs, &c.custom, locale),
         actions: vec![

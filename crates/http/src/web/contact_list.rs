@@ -303,11 +303,11 @@ fn cell_for(
         "phone" => Cell::nowrap(c.primary_phone().unwrap_or("")),
         "city" => Cell::text(opt(&c.address.city)),
         "owner" => Cell::text(c.owner_id.and_then(|o| owners.get(&o).cloned()).unwrap_or_default()),
-        "tags" => Cell::text(c.tags.join(", ")),
+        "tags" => Cell::text(locale.join(&c.tags)),
         "source" => Cell::text(locale.t(&format!("source.{}", c.source.as_str()))),
         "visibility" => Cell::text(locale.t(&format!("visibility.{}", c.visibility.as_str()))),
-        "created" => Cell::nowrap(locale.date(c.created_at.date_naive())),
-        _ => Cell::nowrap(locale.date(c.updated_at.date_naive())),
+        "created" => Cell::nowrap(locale.day(c.created_at)),
+        _ => Cell::nowrap(locale.day(c.updated_at)),
     }
 }
 

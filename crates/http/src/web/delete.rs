@@ -44,6 +44,14 @@ impl Doomed {
         }
     }
 
+    /// Why a record that other records still point at was not deleted.
+    fn in_use_message(self) -> &'static str {
+        match self {
+            Doomed::Product => "delete.refused.in_use.products",
+            _ => "delete.refused.in_use",
+        }
+    }
+
     /// The nav entry that stays lit (tasks live under activities).
     fn nav(self) -> &'static str {
         match self {
@@ -166,7 +174,7 @@ struct QuestionPage {
     heading: String,
     consequence: &'static str,
     refused: Option<&'static str>,
-    /// Whether the page offers to delete (not after a refusal the user cannot change).
+    /// Whether the page offers to delete (not after a refusal that asking again cannot change).
     can_confirm: bool,
     action: String,
     back: String,
@@ -193,10 +201,11 @@ fn question(
             locale.t(match r {
                 Refused::Forbidden => "delete.refused.forbidden",
                 Refused::Changed => "delete.refused.changed",
-                Refused::InUse => "delete.refused.in_use",
+                Refused::InUse => kind.in_use_message(),
             })
         }),
-        can_confirm: refused != Some(Refused::Forbidden),
+        // Confirming again would be refused again: the user cannot change permissions or dependants from here.
+        can_confirm: !matches!(refused, Some(Refused::Forbidden | Refused::InUse)),
         action,
         back: kind.record_url(id),
         version: record.version,
@@ -215,6 +224,7 @@ mod tests {
             for locale in Locale::ALL {
                 let key = format!("delete.body.{}", kind.section());
                 assert_ne!(locale.t(&key), "?", "{key} in {}", locale.tag());
+                assert_ne!(locale.t(kind.in_use_message()), "?", "{} in {}", kind.in_use_message(), locale.tag());
             }
         }
     }

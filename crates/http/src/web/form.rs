@@ -520,10 +520,7 @@ pub fn custom_shown(d: &guanxi_core::custom_field::CustomFieldDef, v: &serde_jso
             Some(i) => locale.int(i.unsigned_abs()),
             None => n.to_string(),
         },
-        (_, Value::Array(a)) => {
-            let sep = if locale == Locale::ZhCn { "、" } else { ", " };
-            a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(sep)
-        }
+        (_, Value::Array(a)) => locale.join(&a.iter().filter_map(Value::as_str).collect::<Vec<_>>()),
         (_, Value::String(s)) => s.clone(),
         (_, other) => other.to_string(),
     }

@@ -152,6 +152,18 @@ impl Locale {
         }
     }
 
+    /// The day of a moment in the display time zone (a record changed at 01:00 in Beijing shows that day, not the
+    /// previous one in UTC).
+    pub fn day(self, t: DateTime<Utc>) -> String {
+        self.date(t.with_timezone(&display_offset()).date_naive())
+    }
+
+    /// Items of a list in a sentence: `微信、邮件` / `WeChat, email`.
+    pub fn join<S: AsRef<str>>(self, items: &[S]) -> String {
+        let sep = if self == Locale::ZhCn { "、" } else { ", " };
+        items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(sep)
+    }
+
     /// A moment in the display time zone: `2026年11月23日 14:05` / `23 Nov 2026, 14:05`.
     pub fn datetime(self, t: DateTime<Utc>) -> String {
         let local = t.with_timezone(&display_offset());
@@ -326,6 +338,13 @@ mod tests {
         assert_eq!(Locale::ZhCn.datetime(t), "2026年11月23日 14:05");
         assert_eq!(Locale::En.datetime(t), "23 Nov 2026, 14:05");
         assert_eq!(local_input(t), "2026-11-23T14:05");
+        // 20:30 UTC is already the next day in Beijing, and the day shown is Beijing's.
+        let late = d.and_hms_opt(20, 30, 0).unwrap().and_utc();
+        assert_eq!((Locale::ZhCn.day(late), Locale::En.day(late)), ("2026年11月24日".into(), "24 Nov 2026".into()));
+        assert_eq!(
+            (Locale::ZhCn.join(&["VIP", "展会"]), Locale::En.join(&["VIP", "fair"])),
+            ("VIP、展会".into(), "VIP, fair".into())
+        );
         assert_eq!(from_local_input("2026-11-23T14:05"), Some(t));
         assert_eq!(from_local_input("tomorrow"), None);
     }

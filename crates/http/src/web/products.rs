@@ -126,7 +126,7 @@ pub async fn show(
             locale.t(if p.active { "products.on_sale" } else { "products.off_sale" }).to_string(),
             None,
         ),
-        (locale.t("field.updated_at"), locale.date(p.updated_at.date_naive()), None),
+        (locale.t("field.updated_at"), locale.day(p.updated_at), None),
     ];
     let page = ShowPage {
         cx: Cx::for_user(&w, "products", &format!("/products/{id}"), p.name.clone()),

@@ -86,6 +86,16 @@ app_test!(orders_and_activities_share_one_timeline, |app: &TestApp| async move {
         )
         .await;
     assert_eq!(batch.status(), 201);
+
+    // The product is on the order: deleting it would rewrite that purchase, so it is refused and stays.
+    let product_url = format!("/api/v1/products/{}", product["id"].as_str().unwrap());
+    let p = problem(app.delete(&admin, &product_url).await, 409).await;
+    assert!(p["detail"].as_str().unwrap().contains("on 1 order line"), "{p}");
+    assert_eq!(app.get(&admin, &product_url).await.status(), 200);
+    let order_url = format!("/api/v1/orders/{}", order["id"].as_str().unwrap());
+    assert_eq!(app.delete(&admin, &order_url).await.status(), 204);
+    assert_eq!(app.delete(&admin, &product_url).await.status(), 204);
+    problem(app.get(&admin, &product_url).await, 404).await;
 });
 
 app_test!(tasks_remind_their_assignee, |app: &TestApp| async move {

@@ -61,10 +61,21 @@ web_test!(contact_custom_fields_are_inputs_by_type_with_errors_at_the_field, |ap
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"f-custom_level-error\">Required<"), "{html}");
-    assert!(html.contains("id=\"f-custom_site-error\""), "{html}");
+    assert!(
+        html.contains("id=\"f-custom_site-error\">Enter a web address starting with https:// or http://"),
+        "{html}"
+    );
     assert!(html.contains("name=\"custom_channels\" value=\"phone\" checked"));
     assert!(!html.contains("name=\"custom_channels\" value=\"wechat\" checked"));
     assert!(html.contains("value=\"1,200.50\""));
+    // The same mistake in Chinese: a web-address message, not a generic type error.
+    let z = app.signed_in("admin@example.com", ZH).await;
+    let r = z
+        .post("/contacts/new", &[("display_name", "陈杰"), ("custom_level", "gold"), ("custom_site", "www.chen.cn")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"f-custom_site-error\">请输入以 https:// 或 http:// 开头的网址"), "{html}");
 
     let id = create_contact(
         &b,
@@ -232,7 +243,7 @@ web_test!(records_are_deleted_after_a_confirmation_and_refusals_are_explained, |
     assert!(b.html(&format!("/products/{product}")).await.contains(&format!("href=\"/products/{product}/delete\"")));
     assert!(b.html(&format!("/tasks/{task}/edit")).await.contains(&format!("href=\"/tasks/{task}/delete\"")));
     let q = b.html(&format!("/products/{product}/delete")).await;
-    assert!(q.contains("Delete “Jasmine (DEL-1)”?") && q.contains("Order lines of this product keep"), "{q}");
+    assert!(q.contains("Delete “Jasmine (DEL-1)”?") && q.contains("A product already on orders is kept"), "{q}");
     assert!(q.contains("name=\"version\" value=\"1\""));
 
     // A member may see the catalogue but not change it: told so on the question page, nothing deleted.
@@ -254,10 +265,18 @@ web_test!(records_are_deleted_after_a_confirmation_and_refusals_are_explained, |
     let r = b.post(&format!("/companies/{company}/delete"), &[]).await;
     assert_eq!(r.status(), 409, "no version, no delete");
 
-    // Confirmed: deleted, back on the list with a notice.
+    // A product on an order stays (past orders must not change): said so, without a button that would fail again.
+    let r = b.post(&format!("/products/{product}/delete"), &[("version", "1")]).await;
+    assert_eq!(r.status(), 409);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"delete-refused\">This product is on orders, so it was not deleted"), "{html}");
+    assert!(!html.contains("id=\"delete-confirm\""));
+    assert!(b.html(&format!("/orders/{order}")).await.contains(&format!("href=\"/products/{product}\"")));
+
+    // Confirmed: deleted, back on the list with a notice (the order first, which frees its product).
     for (path, version, list) in [
-        (format!("/products/{product}/delete"), "1", "/products"),
         (format!("/orders/{order}/delete"), "1", "/orders"),
+        (format!("/products/{product}/delete"), "1", "/products"),
         (format!("/activities/{activity}/delete"), "1", "/activities"),
         (format!("/tasks/{task}/delete"), "1", "/tasks"),
         (format!("/companies/{company}/delete"), "2", "/companies"),
