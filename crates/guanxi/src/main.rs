@@ -144,6 +144,11 @@ fn app_config(db: &DbArgs, serve: &ServeArgs) -> Result<AppConfig> {
 async fn serve(db: Db, config: AppConfig, listen: SocketAddr) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("Guanxi listening on http://{}", listener.local_addr()?);
+    // Duplicate scans run inside the server: one still marked running was cut off when it last stopped.
+    let abandoned = guanxi_store::dedup::fail_abandoned_scans(&db).await.context("cannot check duplicate scans")?;
+    if abandoned > 0 {
+        tracing::warn!(scans = abandoned, "duplicate scans interrupted by the last shutdown were marked failed");
+    }
     let state = AppState::new(db.clone(), config);
     guanxi_http::serve(listener, state, shutdown_signal()).await?;
     db.close().await;
