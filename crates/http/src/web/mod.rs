@@ -11,6 +11,7 @@ pub mod assets;
 mod companies;
 mod contact_list;
 mod contacts;
+mod dedup;
 mod form;
 pub mod i18n;
 mod orders;
@@ -81,6 +82,14 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks", get(activities::tasks))
         .route("/tasks/new", get(activities::new_task).post(activities::create_task))
         .route("/tasks/{id}/edit", get(activities::edit_task).post(activities::update_task))
+        .route("/dedup", get(dedup::index))
+        .route("/dedup/scans", post(dedup::start_scan))
+        .route("/dedup/merge", post(dedup::bulk))
+        .route("/dedup/candidates/{id}", get(dedup::pair))
+        .route("/dedup/candidates/{id}/merge", post(dedup::merge))
+        .route("/dedup/candidates/{id}/dismiss", post(dedup::dismiss))
+        .route("/dedup/merges", get(dedup::merges_page))
+        .route("/dedup/merges/{id}/undo", post(dedup::undo))
         .route("/assets/{file}", get(assets::serve))
         .route_layer(axum::middleware::from_fn(same_origin_writes))
         .route_layer(axum::middleware::from_fn(server_timing))

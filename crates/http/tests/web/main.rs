@@ -5,6 +5,7 @@
 mod client;
 
 mod contact_list;
+mod dedup;
 mod helpers;
 mod records;
 mod settings;
