@@ -87,6 +87,11 @@ impl Scan {
         self.status == "running"
     }
 
+    /// Failed because its process stopped (a restart), not because of an error in the scan.
+    pub fn was_interrupted(&self) -> bool {
+        self.error.as_deref() == Some(INTERRUPTED)
+    }
+
     /// A running scan whose process stopped beating is reported as failed (and marked so at the next start).
     fn settled(mut self, now: DateTime<Utc>) -> Scan {
         if self.is_running() && self.heartbeat_at.unwrap_or(self.started_at) < now - SCAN_STALE_AFTER {
@@ -364,32 +369,44 @@ impl ScanRow for CompanyScanRow {
     }
 }
 
-/// Reads every record page by page (keyset on `seq`) and returns their ids and keys in `seq` order. Each page is
-/// turned into keys on a blocking thread while the next page is read: normalising names (simplified script,
-/// pinyin) and phones is the costly part.
+/// Reads every record page by page (keyset on `seq`) and returns their ids and keys in `seq` order. Pages are
+/// turned into keys on blocking threads, as many at once as there are cores, while the next page is read:
+/// normalising names (simplified script, pinyin) and phones costs more than reading.
 async fn read_keys<R: ScanRow>(db: &Db, region: Region, progress: &ScanProgress) -> Result<(Vec<Uuid>, Vec<R::Keys>)> {
     let total: i64 = db.fetch_scalar(db.sql(&format!("SELECT COUNT(*) FROM {}", R::TABLE))).await?;
     let total = total.max(0) as usize;
     progress.enter("reading", total as u64);
+    let in_flight = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, guanxi_dedup::MAX_THREADS);
     let mut ids: Vec<Uuid> = Vec::with_capacity(total);
     let mut keys: Vec<R::Keys> = Vec::with_capacity(total);
+    let mut pending: std::collections::VecDeque<tokio::task::JoinHandle<Vec<(Uuid, R::Keys)>>> = Default::default();
     let mut after = 0i64;
-    let mut pending: Option<tokio::task::JoinHandle<Vec<(Uuid, R::Keys)>>> = None;
-    loop {
-        let mut sql = db.sql(&format!("SELECT {} FROM {} WHERE seq > ", R::COLUMNS, R::TABLE));
-        sql.bind(Arg::I64(after)).push(&format!(" ORDER BY seq LIMIT {SCAN_PAGE}"));
-        let rows: Vec<R> = db.fetch_all(sql).await?;
-        if let Some(page) = pending.take() {
-            for (id, k) in page.await.map_err(stopped)? {
-                ids.push(id);
-                keys.push(k);
+    let mut more = true;
+    while more || !pending.is_empty() {
+        if more {
+            let mut sql = db.sql(&format!("SELECT {} FROM {} WHERE seq > ", R::COLUMNS, R::TABLE));
+            sql.bind(Arg::I64(after)).push(&format!(" ORDER BY seq LIMIT {SCAN_PAGE}"));
+            let rows: Vec<R> = db.fetch_all(sql).await?;
+            match rows.last() {
+                Some(last) => {
+                    after = last.seq();
+                    pending
+                        .push_back(tokio::task::spawn_blocking(move || rows.iter().map(|r| r.keys(region)).collect()));
+                }
+                None => more = false,
             }
-            progress.records.store(ids.len() as u64, Ordering::Relaxed);
-            progress.done.store(ids.len() as u64, Ordering::Relaxed);
         }
-        let Some(last) = rows.last() else { break };
-        after = last.seq();
-        pending = Some(tokio::task::spawn_blocking(move || rows.iter().map(|r| r.keys(region)).collect()));
+        // Pages are collected in the order they were read, once enough are being worked on.
+        if pending.len() >= in_flight || (!more && !pending.is_empty()) {
+            if let Some(page) = pending.pop_front() {
+                for (id, k) in page.await.map_err(stopped)? {
+                    ids.push(id);
+                    keys.push(k);
+                }
+                progress.records.store(ids.len() as u64, Ordering::Relaxed);
+                progress.done.store(ids.len() as u64, Ordering::Relaxed);
+            }
+        }
     }
     Ok((ids, keys))
 }

@@ -107,7 +107,12 @@ fn scan_view(s: &Scan, locale: Locale) -> ScanView {
             .replace("{0}", &n(s.progress_done))
             .replace("{1}", &n(s.progress_total))
             .replace("{2}", &n(s.pairs)),
-        error: s.error.clone().unwrap_or_default(),
+        error: match &s.error {
+            // The store's text is English and technical; it is in the server log.
+            Some(_) if s.was_interrupted() => locale.t("dedup.scan.interrupted").into(),
+            Some(_) => locale.t("dedup.scan.error").into(),
+            None => String::new(),
+        },
     }
 }
 
@@ -608,7 +613,7 @@ pub async fn merge(
             let errors = match e {
                 StoreError::VersionMismatch { .. } => vec![locale.t("dedup.error.changed").to_string()],
                 StoreError::Invalid(v) => super::form::messages(&v, locale),
-                StoreError::Conflict(why) => vec![why],
+                StoreError::Conflict(_) => vec![locale.t("dedup.error.conflict").to_string()],
                 other => return Err(WebError::store(other, locale)),
             };
             // Reload: the records may have changed.
@@ -826,8 +831,9 @@ pub async fn undo(State(state): State<AppState>, w: WebUser, Path(raw): Path<Str
     match merges::undo(&state.db, &w.actor, id).await {
         Ok(_) => Ok(see_other(&format!("/dedup/merges?object={}&undone={id}", plural(object)))),
         Err(StoreError::Conflict(detail)) => {
-            let reason = undo_refusal(&state, &w, &before).await;
-            let error = format!("{} {}", locale.t(reason), locale.t1("dedup.undo.detail", &detail));
+            // The store's own words are English: the page says it in the user's language, the log keeps them.
+            tracing::info!(merge = %id, detail, "undo refused");
+            let error = locale.t(undo_refusal(&state, &w, &before).await).to_string();
             let page = history(&state, &w, object, None, None, None, Some(error), "").await?;
             Ok(render(StatusCode::CONFLICT, &page))
         }

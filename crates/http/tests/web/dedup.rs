@@ -81,6 +81,18 @@ web_test!(scan_review_merge_undo_and_bulk_in_the_browser, |app: &TestApp| async 
     let r = boss.post_with("/dedup/scans", &[("object", "contacts")], &[("sec-fetch-site", "cross-site")]).await;
     assert_eq!(r.status(), 403, "CSRF: a cross-site post is refused");
 
+    // A scan cut off by a restart (its heartbeat stopped) is shown as such, and a new one can start.
+    let actor = Actor { user_id: boss_id, team_id: Some(east), role: Role::Manager, scope: TokenScope::ReadWrite };
+    let cut =
+        guanxi_store::dedup::start_scan(&app.db, &actor, guanxi_store::dedup::DedupObject::Contact).await.unwrap();
+    let mut age = app.db.sql("UPDATE dedup_scans SET heartbeat_at = ");
+    age.bind(guanxi_store::sql::Arg::Ts(chrono::Utc::now() - chrono::Duration::minutes(5)));
+    age.push(" WHERE id = ").bind(guanxi_store::sql::Arg::Uuid(cut.id));
+    app.db.execute(age).await.unwrap();
+    let r = boss.get("/dedup?object=contacts").await;
+    assert!(r.headers().get("refresh").is_none());
+    assert!(r.text().await.unwrap().contains("扫描进行时服务器停止了"));
+
     let html = scan_to_end(&boss, "contacts").await;
     assert!(html.contains("2 对可能重复"), "the finished scan's figures: {html}");
     assert!(html.contains("手机号码相同：+8613800138000") && html.contains("张伟") && html.contains("張偉"));
