@@ -115,6 +115,8 @@ const INTERRUPTED: &str = "interrupted: the server stopped while the scan ran; s
 const SCAN_PAGE: i64 = 5000;
 /// Candidate rows per INSERT.
 const WRITE_CHUNK: usize = 300;
+/// INSERTs per transaction while a scan writes its pairs.
+const WRITE_STATEMENTS: usize = 5;
 
 /// Registers a new scan of `object` as running and returns it; [`execute_scan`] then does the work (the API runs
 /// it in the background). One scan per object at a time: while one runs, a second start answers
@@ -224,7 +226,7 @@ async fn beat(db: Db, id: Uuid, progress: Arc<ScanProgress>) {
 }
 
 /// Runs a scan registered by [`start_scan`] to its end: reads every record, finds the pairs, replaces the open
-/// candidates of the object with them (dismissed and merged pairs keep their decision), and records the outcome
+/// candidates of the object with them (see [`scan_and_store`]) (dismissed and merged pairs keep their decision), and records the outcome
 /// on the scan, `succeeded` or `failed` with the error. Progress is written every second meanwhile.
 pub async fn execute_scan(db: &Db, id: Uuid, object: DedupObject, region: Region) -> Result<Scan> {
     let started = Instant::now();
@@ -416,7 +418,9 @@ fn stopped(e: tokio::task::JoinError) -> StoreError {
 }
 
 /// Reads the records (memory holds only their compact keys), finds the pairs on blocking threads, and writes
-/// them in one transaction.
+/// them in short transactions of 1,500 pairs (each pair row is written whole; while the scan writes, the list
+/// shows the pairs of the previous scan and those written so far, and the previous scan's pairs that were not
+/// found again go at the end).
 async fn scan_and_store(
     db: &Db,
     object: DedupObject,
@@ -441,35 +445,45 @@ async fn scan_and_store(
     let found = found.map_err(stopped)?;
     progress.enter("writing", found.pairs.len() as u64);
     let now = guanxi_core::ids::now();
-    let mut tx = db.begin().await?;
-    let mut clear = tx.sql("DELETE FROM dedup_candidates WHERE status = 'open' AND object = ");
-    clear.bind(Arg::Text(object.as_str().into()));
-    tx.execute(clear).await?;
-    let json = crate::contacts::json_cast(tx.dialect());
-    for chunk in found.pairs.chunks(WRITE_CHUNK) {
-        let mut sql = tx.sql(
-            "INSERT INTO dedup_candidates (id, object, record_a, record_b, score, reasons, status, scan_id, \
-             created_at, updated_at) VALUES ",
-        );
-        for (n, (i, j, m)) in chunk.iter().enumerate() {
-            let (a, b) = ordered(ids[*i as usize], ids[*j as usize]);
-            if n > 0 {
-                sql.push(", ");
+    let json = crate::contacts::json_cast(db.dialect());
+    // Short transactions, so that the (single, on SQLite) writer is free for everyone else between them: one
+    // transaction for all pairs held it for over 30 s at 1M contacts. Pairs found again keep their id and
+    // take the new score; the open pairs this scan did not find are removed at the end.
+    for batch in found.pairs.chunks(WRITE_CHUNK * WRITE_STATEMENTS) {
+        let mut tx = db.begin().await?;
+        for chunk in batch.chunks(WRITE_CHUNK) {
+            let mut sql = tx.sql(
+                "INSERT INTO dedup_candidates (id, object, record_a, record_b, score, reasons, status, scan_id, \
+                 created_at, updated_at) VALUES ",
+            );
+            for (n, (i, j, m)) in chunk.iter().enumerate() {
+                let (a, b) = ordered(ids[*i as usize], ids[*j as usize]);
+                if n > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").bind(Arg::Uuid(guanxi_core::ids::new_id()));
+                sql.push(", ").bind(Arg::Text(object.as_str().into()));
+                sql.push(", ").bind(Arg::Uuid(a)).push(", ").bind(Arg::Uuid(b));
+                sql.push(", ").bind(Arg::I64(m.score as i64));
+                sql.push(", ").bind(Arg::Text(reasons_json(&m.reasons))).push(json);
+                sql.push(", 'open', ").bind(Arg::Uuid(scan_id));
+                sql.push(", ").bind(Arg::Ts(now)).push(", ").bind(Arg::Ts(now)).push(")");
             }
-            sql.push("(").bind(Arg::Uuid(guanxi_core::ids::new_id()));
-            sql.push(", ").bind(Arg::Text(object.as_str().into()));
-            sql.push(", ").bind(Arg::Uuid(a)).push(", ").bind(Arg::Uuid(b));
-            sql.push(", ").bind(Arg::I64(m.score as i64));
-            sql.push(", ").bind(Arg::Text(reasons_json(&m.reasons))).push(json);
-            sql.push(", 'open', ").bind(Arg::Uuid(scan_id));
-            sql.push(", ").bind(Arg::Ts(now)).push(", ").bind(Arg::Ts(now)).push(")");
+            // A pair already dismissed or merged keeps its decision.
+            sql.push(
+                " ON CONFLICT (object, record_a, record_b) DO UPDATE SET score = excluded.score, \
+                 reasons = excluded.reasons, scan_id = excluded.scan_id, updated_at = excluded.updated_at \
+                 WHERE dedup_candidates.status = 'open'",
+            );
+            tx.execute(sql).await?;
         }
-        // A pair already dismissed or merged keeps its decision.
-        sql.push(" ON CONFLICT (object, record_a, record_b) DO NOTHING");
-        tx.execute(sql).await?;
-        progress.done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        tx.commit().await?;
+        progress.done.fetch_add(batch.len() as u64, Ordering::Relaxed);
     }
-    tx.commit().await?;
+    let mut stale = db.sql("DELETE FROM dedup_candidates WHERE status = 'open' AND object = ");
+    stale.bind(Arg::Text(object.as_str().into()));
+    stale.push(" AND (scan_id IS NULL OR scan_id <> ").bind(Arg::Uuid(scan_id)).push(")");
+    db.execute(stale).await?;
     db.write_generation.fetch_add(1, Ordering::AcqRel);
     Ok(ScanStats {
         records: ids.len() as i64,

@@ -431,7 +431,8 @@ backend_test!(create_check_finds_similar_records, |db: Db| async move {
 backend_test!(scans_are_jobs_one_per_object_and_interrupted_ones_fail, |db: Db| async move {
     let boss = admin(&db).await;
     person(&db, &boss, Person { name: "李娜", phone: Some("+86 138-0013-8000"), ..Default::default() }).await;
-    person(&db, &boss, Person { name: "Nina", phone: Some("0086 138 0013 8000"), ..Default::default() }).await;
+    let nina =
+        person(&db, &boss, Person { name: "Nina", phone: Some("0086 138 0013 8000"), ..Default::default() }).await;
 
     let first = dedup::start_scan(&db, &boss, DedupObject::Contact).await.unwrap();
     assert_eq!((first.status.as_str(), first.phase.as_str()), ("running", "reading"));
@@ -458,6 +459,17 @@ backend_test!(scans_are_jobs_one_per_object_and_interrupted_ones_fail, |db: Db| 
     let recent = dedup::recent_scans(&db, DedupObject::Contact, 10).await.unwrap();
     let states: Vec<&str> = recent.iter().map(|s| s.status.as_str()).collect();
     assert_eq!(states, ["succeeded", "failed"]);
+    // A pair the next scan does not find again is removed with it (pairs are written in short transactions, the
+    // stale ones go last).
+    let open = || async {
+        let sql = db.sql("SELECT COUNT(*) FROM dedup_candidates WHERE status = 'open'");
+        db.fetch_scalar::<i64>(sql).await.unwrap()
+    };
+    assert_eq!(open().await, 1);
+    contacts::delete(&db, &boss, nina.id, None).await.unwrap();
+    let rescan = dedup::run_scan(&db, &boss, DedupObject::Contact, Region::CN).await.unwrap();
+    assert_eq!((rescan.records, rescan.pairs), (1, 0));
+    assert_eq!(open().await, 0);
 
     // At server start, a scan still marked running was cut off: on SQLite at once (one process serves it), on
     // PostgreSQL once its heartbeat is old (another instance may be running it).
