@@ -430,4 +430,67 @@ test("deletes a company after confirming", async () => {
   assert.equal(await page.textContent("#list-notice"), "已删除。");
   const resp = await page.goto(url);
   assert.equal(resp.status(), 404);
+test("scans for duplicates, merges 张伟 / 張偉 taking one field from the other record, and undoes it", async () => {
+  // The same person entered twice: the phone once as +86 and once as 0086, the name in both scripts.
+  const admin = await token(ADMIN);
+  const digits = `137${String(Date.now()).slice(-8)}`;
+  const spaced = `${digits.slice(0, 3)} ${digits.slice(3, 7)} ${digits.slice(7)}`;
+  const older = await api("POST", "/api/v1/contacts", admin, {
+    display_name: "张伟",
+    phones: [{ number: `+86 ${spaced}` }],
+    job_title: "采购经理",
+  });
+  const newer = await api("POST", "/api/v1/contacts", admin, {
+    display_name: "張偉",
+    phones: [{ number: `0086 ${spaced}` }],
+    job_title: "销售总监",
+  });
+
+  const page = await newPage();
+  await login(page);
+  await Promise.all([page.waitForURL(/\/dedup\?object=contacts$/), page.click("#dedup-link")]);
+  await Promise.all([page.waitForURL(/\/dedup\?object=contacts$/), page.click("#start-scan")]);
+  // Without JavaScript the page reloads itself (Refresh header) until the scan ends.
+  let status = "";
+  for (let i = 0; i < 120 && !/上次扫描完成/.test(status); i++) {
+    await page.waitForTimeout(500);
+    status = (await page.textContent("#scan-status").catch(() => "")) ?? "";
+  }
+  assert.match(status, /上次扫描完成/);
+
+  const pairs = await api("GET", "/api/v1/dedup/candidates?object=contacts&limit=500", admin);
+  const pair = pairs.items.find((c) => {
+    const ids = c.records.map((r) => r.id);
+    return ids.includes(older.id) && ids.includes(newer.id);
+  });
+  assert.ok(pair, "the scan found the pair");
+  const link = page.locator(`a[href="/dedup/candidates/${pair.id}"]`);
+  if (await link.count()) {
+    await Promise.all([page.waitForURL(`**/dedup/candidates/${pair.id}`), link.click()]);
+  } else {
+    await page.goto(`${BASE}/dedup/candidates/${pair.id}`);
+  }
+  assert.match(await page.textContent("#pair-reasons"), /手机号码相同/);
+  assert.match(await page.textContent("#pair-reasons"), /繁简/);
+  // Keep the older record, but take the job title of the newer one.
+  assert.ok(await page.isChecked("#survivor-0"));
+  await page.check("#f-job_title-1");
+  await page.click("#review-merge");
+  assert.match(await page.textContent("#confirm-body"), /保留 张伟/);
+  assert.ok((await page.locator("#merge-form dd", { hasText: "销售总监" }).count()) === 1);
+  await Promise.all([page.waitForURL(/\/dedup\/merges\?object=contacts&merged=/), page.click("#merge-now")]);
+  await Promise.all([page.waitForURL(`**/contacts/${older.id}`), page.click("#merged-survivor")]);
+  assert.equal(await page.textContent("h1"), "张伟");
+  const body = await page.textContent("main");
+  assert.ok(body.includes("销售总监") && !body.includes("采购经理"), "the chosen job title came from 張偉");
+  shown = page;
+
+  // Undo: both records are back as they were.
+  await page.goBack();
+  await Promise.all([page.waitForURL(/undone=/), page.click("#undo-merge")]);
+  assert.match(await page.textContent("#merge-notice"), /合并已撤销/);
+  await page.goto(`${BASE}/contacts/${newer.id}`);
+  assert.equal(await page.textContent("h1"), "張偉");
+  await page.goto(`${BASE}/contacts/${older.id}`);
+  assert.ok((await page.textContent("main")).includes("采购经理"));
 });

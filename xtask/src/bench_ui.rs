@@ -105,7 +105,7 @@ pub fn run(args: UiArgs) -> Result<()> {
     if args.write_docs {
         let command = format!("cargo xtask {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
         let path = server::workspace_root().join("docs").join("benchmarks.md");
-        write_docs(&path, &section(&command, &args, &reports))?;
+        crate::docs::write_section(&path, "## Web UI", &section(&command, &args, &reports))?;
         eprintln!("wrote the Web UI section of {}", path.display());
     }
     Ok(())
@@ -351,47 +351,4 @@ fn section(command: &str, args: &UiArgs, reports: &[Report]) -> String {
         s.push('\n');
     }
     s
-}
-
-/// Replaces (or appends) the `## Web UI` section of `path`, keeping every other section as it is.
-fn write_docs(path: &Path, new_section: &str) -> Result<()> {
-    let old = match std::fs::read_to_string(path) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Benchmarks\n".to_string(),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    std::fs::write(path, replace_section(&old, "## Web UI", new_section))
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn replace_section(old: &str, heading: &str, new_section: &str) -> String {
-    let lines: Vec<&str> = old.split_inclusive('\n').collect();
-    match lines.iter().position(|l| l.trim_end() == heading) {
-        Some(i) => {
-            let end =
-                lines[i + 1..].iter().position(|l| l.starts_with("## ")).map(|k| i + 1 + k).unwrap_or(lines.len());
-            let mut out: String = lines[..i].concat();
-            out.push_str(new_section);
-            if end < lines.len() {
-                out.push('\n');
-                out.push_str(&lines[end..].concat());
-            }
-            out
-        }
-        None => format!("{}\n\n{new_section}", old.trim_end()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::replace_section;
-
-    #[test]
-    fn only_the_web_ui_section_is_replaced() {
-        let doc = "# B\n\n## API\n\napi text\n\n## Web UI\n\nold\n\n## Analytics\n\nan\n";
-        let out = replace_section(doc, "## Web UI", "## Web UI\n\nnew\n");
-        assert_eq!(out, "# B\n\n## API\n\napi text\n\n## Web UI\n\nnew\n\n## Analytics\n\nan\n");
-        let added = replace_section("# B\n\n## API\n\nx\n", "## Web UI", "## Web UI\n\nnew\n");
-        assert_eq!(added, "# B\n\n## API\n\nx\n\n## Web UI\n\nnew\n");
-    }
 }

@@ -4,6 +4,7 @@ mod bench_analytics;
 mod bench_api;
 mod bench_dedup;
 mod bench_ui;
+mod docs;
 
 use clap::{Parser, Subcommand};
 

@@ -29,6 +29,10 @@
 //! - neighbourhood keys: the records of one company, one birthday or one company email domain, sorted by the
 //!   pinyin of their name; each is compared with the next [`WINDOW`] records. This finds similar names
 //!   (`Jonathan` / `Jonathon`) at a cost linear in the number of records.
+//!
+//! The pairs the keys yield are sorted and deduplicated (a pair found through several keys is scored once),
+//! then scored on up to [`MAX_THREADS`] threads, each taking a contiguous share so that the results come out
+//! in order. [`Progress`] lets another thread watch a long scan.
 
 mod normalise;
 mod reason;
@@ -43,11 +47,14 @@ pub use score::{
 };
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Exact blocking keys shared by more records than this are skipped.
 pub const MAX_BLOCK: usize = 50;
 /// Sorted-neighbourhood window: each record is compared with this many following records of its block.
 pub const WINDOW: usize = 5;
+/// Most threads a scan scores pairs on.
+pub const MAX_THREADS: usize = 4;
 
 /// The candidate pairs of a data set: indices into the input (smaller first) with their match, ordered by
 /// the first index and then the second.
@@ -60,6 +67,33 @@ pub struct Pairs {
     pub compared: u64,
 }
 
+/// Counters a scan updates as it goes, for another thread to report progress while [`contact_pairs`] or
+/// [`company_pairs`] runs: `done` of `total` pairs compared (blocking has set `total` by the time any is),
+/// `found` candidate pairs so far.
+///
+/// ```
+/// use guanxi_dedup::{Progress, company_pairs};
+/// let progress = Progress::default();
+/// company_pairs(&[], &progress);
+/// assert_eq!(progress.snapshot(), (0, 0, 0));
+/// ```
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub done: AtomicU64,
+    pub total: AtomicU64,
+    pub found: AtomicU64,
+}
+
+impl Progress {
+    /// `(done, total, found)`.
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        (self.done.load(Ordering::Relaxed), self.total.load(Ordering::Relaxed), self.found.load(Ordering::Relaxed))
+    }
+}
+
+/// Progress counters are published every this many pairs (not on every one: they are shared between threads).
+const PUBLISH_EVERY: usize = 4096;
+
 fn key_hash(kind: u8, parts: &[&str]) -> u64 {
     let mut h = DefaultHasher::new();
     kind.hash(&mut h);
@@ -69,45 +103,36 @@ fn key_hash(kind: u8, parts: &[&str]) -> u64 {
     h.finish()
 }
 
-/// Collects all-with-all pairs of each exact block and neighbour pairs of each window block, scoring each with
-/// `score`. A pair found through several keys is scored once.
-fn find_pairs<F>(n: usize, mut exact: Vec<(u64, u32)>, mut window: Vec<(u64, &str, u32)>, score: F) -> Pairs
+/// Collects all-with-all pairs of each exact block and neighbour pairs of each window block, then scores each
+/// distinct pair once with `score`, spread over the machine's cores (at most [`MAX_THREADS`]).
+fn find_pairs<F>(
+    n: usize,
+    mut exact: Vec<(u64, u32)>,
+    mut window: Vec<(u64, &str, u32)>,
+    progress: &Progress,
+    score: F,
+) -> Pairs
 where
-    F: Fn(usize, usize) -> Option<Match>,
+    F: Fn(usize, usize) -> Option<Match> + Sync,
 {
     let mut out = Pairs::default();
-    let mut seen: std::collections::HashSet<(u32, u32)> = std::collections::HashSet::new();
-    let mut consider = |i: u32, j: u32, out: &mut Pairs| {
-        if i == j {
-            return;
-        }
-        let (a, b) = if i < j { (i, j) } else { (j, i) };
-        if !seen.insert((a, b)) {
-            return;
-        }
-        out.compared += 1;
-        if let Some(m) = score(a as usize, b as usize) {
-            out.pairs.push((a, b, m));
+    let mut todo: Vec<(u32, u32)> = Vec::with_capacity(exact.len() + window.len());
+    let mut push = |i: u32, j: u32| {
+        if i != j {
+            todo.push(if i < j { (i, j) } else { (j, i) });
         }
     };
     exact.sort_unstable();
-    let mut start = 0;
-    while start < exact.len() {
-        let mut end = start + 1;
-        while end < exact.len() && exact[end].0 == exact[start].0 {
-            end += 1;
-        }
-        let block = &exact[start..end];
+    for block in exact.chunk_by(|x, y| x.0 == y.0) {
         if block.len() > MAX_BLOCK {
             out.oversized_blocks += 1;
-        } else {
-            for (x, &(_, i)) in block.iter().enumerate() {
-                for &(_, j) in &block[x + 1..] {
-                    consider(i, j, &mut out);
-                }
+            continue;
+        }
+        for (x, &(_, i)) in block.iter().enumerate() {
+            for &(_, j) in &block[x + 1..] {
+                push(i, j);
             }
         }
-        start = end;
     }
     window.sort_unstable();
     for (x, &(block, _, i)) in window.iter().enumerate() {
@@ -115,11 +140,41 @@ where
             if other != block {
                 break;
             }
-            consider(i, j, &mut out);
+            push(i, j);
         }
     }
+    drop(exact);
+    drop(window);
+    // A pair found through several keys is scored once; sorted, so that the output order needs no second sort.
+    todo.sort_unstable();
+    todo.dedup();
+    out.compared = todo.len() as u64;
+    progress.total.store(todo.len() as u64, Ordering::Relaxed);
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, MAX_THREADS);
+    let part = todo.len().div_ceil(threads).max(1);
+    let score_part = |part: &[(u32, u32)]| {
+        let mut found = Vec::new();
+        for chunk in part.chunks(PUBLISH_EVERY) {
+            let before = found.len();
+            found.extend(chunk.iter().filter_map(|&(a, b)| score(a as usize, b as usize).map(|m| (a, b, m))));
+            progress.done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            progress.found.fetch_add((found.len() - before) as u64, Ordering::Relaxed);
+        }
+        found
+    };
+    out.pairs = std::thread::scope(|s| {
+        let mut parts = todo.chunks(part);
+        let first = parts.next().unwrap_or(&[]);
+        let others: Vec<_> = parts.map(|p| s.spawn(move || score_part(p))).collect();
+        // This thread scores the first part itself; the parts are in order, so their results are too.
+        let mut all = score_part(first);
+        for h in others {
+            // A panic while scoring is a bug: let it reach the caller as one.
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        all
+    });
     debug_assert!(out.pairs.iter().all(|p| (p.1 as usize) < n));
-    out.pairs.sort_unstable_by_key(|p| (p.0, p.1));
     out
 }
 
@@ -133,10 +188,10 @@ where
 ///     .iter()
 ///     .map(|(n, p)| ContactKeys::new(&ContactFacts { display_name: n.to_string(), phones: vec![p.to_string()], ..Default::default() }, Region::CN))
 ///     .collect();
-/// let found = contact_pairs(&keys);
+/// let found = contact_pairs(&keys, &Default::default());
 /// assert_eq!(found.pairs.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(), [(0, 2)]);
 /// ```
-pub fn contact_pairs(keys: &[ContactKeys]) -> Pairs {
+pub fn contact_pairs(keys: &[ContactKeys], progress: &Progress) -> Pairs {
     let mut exact: Vec<(u64, u32)> = Vec::with_capacity(keys.len() * 3);
     let mut window: Vec<(u64, &str, u32)> = Vec::with_capacity(keys.len() * 2);
     for (i, k) in keys.iter().enumerate() {
@@ -163,12 +218,12 @@ pub fn contact_pairs(keys: &[ContactKeys]) -> Pairs {
             window.push((key_hash(30 + kind, &[value]), &k.pinyin, i));
         }
     }
-    find_pairs(keys.len(), exact, window, |a, b| score_contacts(&keys[a], &keys[b]))
+    find_pairs(keys.len(), exact, window, progress, |a, b| score_contacts(&keys[a], &keys[b]))
 }
 
 /// The candidate pairs among companies: same domain or core name (exact), similar core names (neighbours in
 /// the order of core names, across all companies: there are far fewer companies than contacts).
-pub fn company_pairs(keys: &[CompanyKeys]) -> Pairs {
+pub fn company_pairs(keys: &[CompanyKeys], progress: &Progress) -> Pairs {
     let mut exact: Vec<(u64, u32)> = Vec::with_capacity(keys.len() * 2);
     let mut window: Vec<(u64, &str, u32)> = Vec::with_capacity(keys.len());
     for (i, k) in keys.iter().enumerate() {
@@ -181,7 +236,7 @@ pub fn company_pairs(keys: &[CompanyKeys]) -> Pairs {
             window.push((0, &k.core, i));
         }
     }
-    find_pairs(keys.len(), exact, window, |a, b| score_companies(&keys[a], &keys[b]))
+    find_pairs(keys.len(), exact, window, progress, |a, b| score_companies(&keys[a], &keys[b]))
 }
 
 #[cfg(test)]
@@ -216,7 +271,7 @@ mod tests {
             facts("Lina", 0, Some("13900139000")),       // 6: same phone as 5
             facts("王芳", 1, None),                      // 7
         ]);
-        let found = contact_pairs(&k);
+        let found = contact_pairs(&k, &Progress::default());
         let pairs: Vec<(u32, u32)> = found.pairs.iter().map(|p| (p.0, p.1)).collect();
         assert_eq!(pairs, [(0, 1), (3, 4), (5, 6)]);
     }
@@ -225,7 +280,7 @@ mod tests {
     fn oversized_blocks_are_skipped_and_counted() {
         let many: Vec<ContactFacts> =
             (0..MAX_BLOCK + 1).map(|i| facts(&format!("客户{i}"), 0, Some("+86 10 6552 9988"))).collect();
-        let found = contact_pairs(&keys(&many));
+        let found = contact_pairs(&keys(&many), &Progress::default());
         assert!(found.pairs.is_empty());
         assert_eq!(found.oversized_blocks, 1);
     }
@@ -244,7 +299,7 @@ mod tests {
         .iter()
         .map(|(n, d)| CompanyKeys::new(&CompanyFacts { name: n.to_string(), domain: d.map(String::from), city: None }))
         .collect();
-        let pairs: Vec<(u32, u32)> = company_pairs(&k).pairs.iter().map(|p| (p.0, p.1)).collect();
+        let pairs: Vec<(u32, u32)> = company_pairs(&k, &Progress::default()).pairs.iter().map(|p| (p.0, p.1)).collect();
         assert_eq!(pairs, [(0, 1), (2, 3), (4, 5)]);
     }
 
@@ -281,7 +336,7 @@ mod tests {
             let f: Vec<ContactFacts> =
                 people.iter().map(|(n, c, p)| facts(names[*n], *c, p.map(|p| phones[p]))).collect();
             let k = keys(&f);
-            let found: std::collections::HashSet<(u32, u32)> = contact_pairs(&k).pairs.iter().map(|p| (p.0, p.1)).collect();
+            let found: std::collections::HashSet<(u32, u32)> = contact_pairs(&k, &Progress::default()).pairs.iter().map(|p| (p.0, p.1)).collect();
             for pair in brute_force(&k) {
                 // Blocks larger than MAX_BLOCK cannot occur with 30 records.
                 prop_assert!(found.contains(&pair), "missed {:?}", pair);

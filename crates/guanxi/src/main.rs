@@ -150,6 +150,11 @@ async fn serve(db: Db, config: AppConfig, listen: SocketAddr) -> Result<()> {
     if ended > 0 {
         tracing::warn!(imports = ended, "imports interrupted by a stop were marked failed (rerun to resume)");
     }
+    // Duplicate scans run inside the server: one still marked running was cut off when it last stopped.
+    let abandoned = guanxi_store::dedup::fail_abandoned_scans(&db).await.context("cannot check duplicate scans")?;
+    if abandoned > 0 {
+        tracing::warn!(scans = abandoned, "duplicate scans interrupted by the last shutdown were marked failed");
+    }
     let state = AppState::new(db.clone(), config);
     guanxi_http::serve(listener, state, shutdown_signal()).await?;
     db.close().await;

@@ -406,9 +406,14 @@ fn add_dedup(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>) {
             "similar_name", "same_company", "same_birthday", "same_email_domain", "same_city", "same_domain",
             "same_company_name", "similar_company_name"]}, "text": {"type": "string"}},
         "additionalProperties": {"type": ["string", "integer"]}}));
-    schemas.insert("DuplicateScan".into(), json!({"type": "object", "required": ["id", "object", "status", "started_at", "records", "compared", "pairs", "oversized_blocks"],
+    schemas.insert("DuplicateScan".into(), json!({"type": "object", "required": ["id", "object", "status", "phase", "progress_done", "progress_total", "started_at", "records", "compared", "pairs", "oversized_blocks"],
+        "description": "A scan job. While it runs, records, compared and pairs grow and phase/progress_done/progress_total say how far the current phase is; a running scan whose process stopped (no heartbeat for 30 s) shows as failed.",
         "properties": {"id": uuid, "object": {"enum": ["contact", "company"]}, "status": {"enum": ["running", "succeeded", "failed"]},
+            "phase": {"enum": ["reading", "comparing", "writing", "done"]},
+            "progress_done": {"type": "integer", "description": "Units of the current phase done: records read, pairs compared or candidates written"},
+            "progress_total": {"type": "integer", "description": "Units of the current phase in all"},
             "started_by": {"type": ["string", "null"], "format": "uuid"}, "started_at": ts, "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "heartbeat_at": {"type": ["string", "null"], "format": "date-time", "description": "Last progress written by the process running the scan"},
             "records": {"type": "integer"}, "compared": {"type": "integer", "description": "Pairs compared after blocking"},
             "pairs": {"type": "integer"}, "oversized_blocks": {"type": "integer", "description": "Blocking keys shared by too many records to be evidence (placeholder emails, switchboards)"},
             "duration_ms": {"type": ["integer", "null"]}, "error": {"type": ["string", "null"]}}}));
@@ -439,9 +444,15 @@ fn add_dedup(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>) {
     paths.insert("/api/v1/dedup/scans".into(), json!({
         "get": {"tags": tag, "summary": "The latest duplicate scans of contacts or companies", "parameters": [object_q],
                 "responses": with_problems(json_response("200", "Scans, newest first", json!({"type": "array", "items": r("DuplicateScan")})), &["401", "422"])},
-        "post": {"tags": tag, "summary": "Scan every contact or company for duplicate pairs (admins and managers); answers when done",
+        "post": {"tags": tag, "summary": "Start a background scan of every contact or company for duplicate pairs (admins and managers); poll the scan at its Location. 409 while a scan of the same records runs.",
                  "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["object"], "properties": {"object": {"enum": ["contacts", "companies"]}}}}}},
-                 "responses": with_problems(json_response("201", "The finished scan", r("DuplicateScan")), &["401", "403", "409", "422"])}}));
+                 "responses": with_problems(json_response("202", "The scan, running", r("DuplicateScan")), &["401", "403", "409", "422"])}}));
+    paths.insert(
+        "/api/v1/dedup/scans/{id}".into(),
+        json!({"get": {"tags": tag, "summary": "One scan with its progress",
+        "parameters": [id_param()],
+        "responses": with_problems(json_response("200", "The scan", r("DuplicateScan")), &["401", "404"])}}),
+    );
     paths.insert("/api/v1/dedup/candidates".into(), json!({"get": {"tags": tag, "summary": "Candidate pairs whose two records the caller can see, best first",
         "parameters": [object_q, {"name": "status", "in": "query", "schema": {"enum": ["open", "dismissed", "merged"], "default": "open"}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},

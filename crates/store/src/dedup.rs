@@ -15,6 +15,8 @@ use guanxi_core::filter::Cursor;
 use guanxi_dedup::{CompanyFacts, CompanyKeys, ContactFacts, ContactKeys, Match, Reason};
 use serde::Serialize;
 use sqlx::types::Json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -51,16 +53,23 @@ impl DedupObject {
     }
 }
 
-/// One run of the scan.
+/// One run of the scan: a background job with its progress.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Scan {
     pub id: Uuid,
     pub object: String,
     /// `running`, `succeeded` or `failed`.
     pub status: String,
+    /// `reading` (records), `comparing` (pairs after blocking), `writing` (candidates), `done`.
+    pub phase: String,
+    /// Units of the current phase done and to do: records read, pairs compared, candidates written.
+    pub progress_done: i64,
+    pub progress_total: i64,
     pub started_by: Option<Uuid>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Last sign of life of the process running it; a running scan whose heartbeat stopped is shown as failed.
+    pub heartbeat_at: Option<DateTime<Utc>>,
     /// Records read.
     pub records: i64,
     /// Pairs compared after blocking.
@@ -73,56 +82,179 @@ pub struct Scan {
     pub error: Option<String>,
 }
 
-const SCAN_COLUMNS: &str = "id, object, status, started_by, started_at, finished_at, records, compared, pairs, \
-    oversized_blocks, duration_ms, error";
+impl Scan {
+    pub fn is_running(&self) -> bool {
+        self.status == "running"
+    }
 
-/// A scan that has not finished after this long is taken to have died with its process.
-const SCAN_STALE_AFTER: chrono::Duration = chrono::Duration::hours(2);
+    /// Failed because its process stopped (a restart), not because of an error in the scan.
+    pub fn was_interrupted(&self) -> bool {
+        self.error.as_deref() == Some(INTERRUPTED)
+    }
+
+    /// A running scan whose process stopped beating is reported as failed (and marked so at the next start).
+    fn settled(mut self, now: DateTime<Utc>) -> Scan {
+        if self.is_running() && self.heartbeat_at.unwrap_or(self.started_at) < now - SCAN_STALE_AFTER {
+            self.status = "failed".into();
+            self.error = Some(INTERRUPTED.into());
+        }
+        self
+    }
+}
+
+const SCAN_COLUMNS: &str = "id, object, status, phase, progress_done, progress_total, started_by, started_at, \
+    finished_at, heartbeat_at, records, compared, pairs, oversized_blocks, duration_ms, error";
+
+/// How often a running scan writes its progress (which is also its heartbeat).
+const SCAN_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+/// A running scan without a heartbeat for this long died with its process.
+pub const SCAN_STALE_AFTER: chrono::Duration = chrono::Duration::seconds(30);
+const INTERRUPTED: &str = "interrupted: the server stopped while the scan ran; start it again";
 
 /// Rows read per query while streaming records into the scan.
 const SCAN_PAGE: i64 = 5000;
 /// Candidate rows per INSERT.
 const WRITE_CHUNK: usize = 300;
+/// INSERTs per transaction while a scan writes its pairs.
+const WRITE_STATEMENTS: usize = 5;
 
-/// Scans every contact or company for duplicate pairs and replaces the open candidates of that object with
-/// what it found; dismissed and merged pairs are kept and not offered again. One scan per object at a time
-/// (a second one answers [`StoreError::Conflict`]). Reads all records whatever the caller may see: candidates
-/// are scoped when listed. `region` reads phone numbers stored without a country code.
-pub async fn run_scan(db: &Db, actor: &Actor, object: DedupObject, region: Region) -> Result<Scan> {
-    let started = Instant::now();
+/// Registers a new scan of `object` as running and returns it; [`execute_scan`] then does the work (the API runs
+/// it in the background). One scan per object at a time: while one runs, a second start answers
+/// [`StoreError::Conflict`] (a unique index on running scans decides, so this holds across instances). A scan
+/// left running by a process that died (no heartbeat for [`SCAN_STALE_AFTER`]) is marked failed first.
+pub async fn start_scan(db: &Db, actor: &Actor, object: DedupObject) -> Result<Scan> {
     let now = guanxi_core::ids::now();
     let id = guanxi_core::ids::new_id();
-    {
-        let mut tx = db.begin().await?;
-        let mut running = tx.sql("SELECT id FROM dedup_scans WHERE object = ");
-        running.bind(Arg::Text(object.as_str().into()));
-        running.push(" AND status = 'running' AND started_at > ").bind(Arg::Ts(now - SCAN_STALE_AFTER));
-        if tx.fetch_scalar::<Uuid>(running).await?.is_some() {
+    let mut tx = db.begin().await?;
+    let mut stale = tx.sql("UPDATE dedup_scans SET status = 'failed', error = ");
+    stale.bind(Arg::Text(INTERRUPTED.into())).push(", finished_at = ").bind(Arg::Ts(now));
+    stale.push(" WHERE status = 'running' AND object = ").bind(Arg::Text(object.as_str().into()));
+    stale.push(" AND COALESCE(heartbeat_at, started_at) < ").bind(Arg::Ts(now - SCAN_STALE_AFTER));
+    tx.execute(stale).await?;
+    let mut ins =
+        tx.sql("INSERT INTO dedup_scans (id, object, status, phase, started_by, started_at, heartbeat_at) VALUES (");
+    ins.bind(Arg::Uuid(id)).push(", ").bind(Arg::Text(object.as_str().into()));
+    ins.push(", 'running', 'reading', ").bind(Arg::Uuid(actor.user_id));
+    ins.push(", ").bind(Arg::Ts(now)).push(", ").bind(Arg::Ts(now)).push(")");
+    match tx.execute(ins).await {
+        Err(StoreError::Database(sqlx::Error::Database(d))) if d.is_unique_violation() => {
             return Err(StoreError::Conflict(format!("a {} scan is already running", object.as_str())));
         }
-        let mut ins = tx.sql("INSERT INTO dedup_scans (id, object, status, started_by, started_at) VALUES (");
-        ins.bind(Arg::Uuid(id)).push(", ").bind(Arg::Text(object.as_str().into()));
-        ins.push(", 'running', ").bind(Arg::Uuid(actor.user_id)).push(", ").bind(Arg::Ts(now)).push(")");
-        tx.execute(ins).await?;
-        tx.commit().await?;
+        other => other?,
+    };
+    tx.commit().await?;
+    get_scan(db, id).await
+}
+
+/// Marks the scans left running by a process that stopped as failed, so they can be run again at once: on
+/// SQLite every running scan (one process serves a SQLite database, and it is starting), on PostgreSQL those
+/// without a heartbeat for [`SCAN_STALE_AFTER`] (other instances may be running theirs). Called at server start.
+pub async fn fail_abandoned_scans(db: &Db) -> Result<u64> {
+    let now = guanxi_core::ids::now();
+    let mut sql = db.sql("UPDATE dedup_scans SET status = 'failed', error = ");
+    sql.bind(Arg::Text(INTERRUPTED.into())).push(", finished_at = ").bind(Arg::Ts(now));
+    sql.push(" WHERE status = 'running'");
+    if db.dialect() == crate::Dialect::Postgres {
+        sql.push(" AND COALESCE(heartbeat_at, started_at) < ").bind(Arg::Ts(now - SCAN_STALE_AFTER));
     }
-    let outcome = scan_and_store(db, object, region, id).await;
+    db.execute(sql).await
+}
+
+/// Scans every contact or company for duplicate pairs ([`start_scan`] and [`execute_scan`] in one go, for the
+/// CLI and tests). Reads all records whatever the caller may see: candidates are scoped when listed. `region`
+/// reads phone numbers stored without a country code.
+pub async fn run_scan(db: &Db, actor: &Actor, object: DedupObject, region: Region) -> Result<Scan> {
+    let scan = start_scan(db, actor, object).await?;
+    execute_scan(db, scan.id, object, region).await
+}
+
+/// What a running scan has got to, shared between the scan and its heartbeat.
+#[derive(Default)]
+struct ScanProgress {
+    phase: std::sync::Mutex<&'static str>,
+    records: AtomicU64,
+    /// Units of the reading and writing phases; the comparing phase reports through `engine`.
+    done: AtomicU64,
+    total: AtomicU64,
+    engine: guanxi_dedup::Progress,
+}
+
+impl ScanProgress {
+    fn enter(&self, phase: &'static str, total: u64) {
+        self.done.store(0, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+        if let Ok(mut p) = self.phase.lock() {
+            *p = phase;
+        }
+    }
+
+    fn phase(&self) -> &'static str {
+        self.phase.lock().map(|p| *p).unwrap_or("reading")
+    }
+
+    /// `(phase, done, total, compared, found)`.
+    fn snapshot(&self) -> (&'static str, u64, u64, u64, u64) {
+        let phase = self.phase();
+        let (compared, to_compare, found) = self.engine.snapshot();
+        let (done, total) = if phase == "comparing" {
+            (compared, to_compare)
+        } else {
+            (self.done.load(Ordering::Relaxed), self.total.load(Ordering::Relaxed))
+        };
+        (phase, done, total, compared, found)
+    }
+}
+
+/// Writes a running scan's progress and heartbeat every [`SCAN_HEARTBEAT`] until it is dropped.
+async fn beat(db: Db, id: Uuid, progress: Arc<ScanProgress>) {
+    let mut tick = tokio::time::interval(SCAN_HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let (phase, done, total, compared, found) = progress.snapshot();
+        let mut sql = db.sql("UPDATE dedup_scans SET heartbeat_at = ");
+        sql.bind(Arg::Ts(guanxi_core::ids::now())).push(", phase = ").bind(Arg::Text(phase.into()));
+        sql.push(", progress_done = ").bind(Arg::I64(done as i64));
+        sql.push(", progress_total = ").bind(Arg::I64(total as i64));
+        sql.push(", records = ").bind(Arg::I64(progress.records.load(Ordering::Relaxed) as i64));
+        sql.push(", compared = ").bind(Arg::I64(compared as i64)).push(", pairs = ").bind(Arg::I64(found as i64));
+        sql.push(" WHERE status = 'running' AND id = ").bind(Arg::Uuid(id));
+        if let Err(e) = db.execute(sql).await {
+            tracing::warn!(error = %e, scan = %id, "cannot record the scan's progress");
+        }
+    }
+}
+
+/// Runs a scan registered by [`start_scan`] to its end: reads every record, finds the pairs, replaces the open
+/// candidates of the object with them (see [`scan_and_store`]) (dismissed and merged pairs keep their decision), and records the outcome
+/// on the scan, `succeeded` or `failed` with the error. Progress is written every second meanwhile.
+pub async fn execute_scan(db: &Db, id: Uuid, object: DedupObject, region: Region) -> Result<Scan> {
+    let started = Instant::now();
+    let progress = Arc::new(ScanProgress::default());
+    let heartbeat = tokio::spawn(beat(db.clone(), id, progress.clone()));
+    let outcome = scan_and_store(db, object, region, id, &progress).await;
+    heartbeat.abort();
+    let _ = heartbeat.await;
     let mut fin = db.sql("UPDATE dedup_scans SET finished_at = ");
-    fin.bind(Arg::Ts(guanxi_core::ids::now()));
+    let now = guanxi_core::ids::now();
+    fin.bind(Arg::Ts(now)).push(", heartbeat_at = ").bind(Arg::Ts(now));
     fin.push(", duration_ms = ").bind(Arg::I64(started.elapsed().as_millis() as i64));
     match &outcome {
         Ok(stats) => {
-            fin.push(", status = 'succeeded', records = ").bind(Arg::I64(stats.records));
+            fin.push(", status = 'succeeded', phase = 'done', records = ").bind(Arg::I64(stats.records));
             fin.push(", compared = ").bind(Arg::I64(stats.compared));
             fin.push(", pairs = ").bind(Arg::I64(stats.pairs));
             fin.push(", oversized_blocks = ").bind(Arg::I64(stats.oversized_blocks));
+            fin.push(", progress_done = ").bind(Arg::I64(stats.pairs)).push(", progress_total = ");
+            fin.bind(Arg::I64(stats.pairs));
         }
         Err(e) => {
             tracing::error!(error = %e, object = object.as_str(), "duplicate scan failed");
             fin.push(", status = 'failed', error = ").bind(Arg::Text(e.to_string()));
         }
     }
-    fin.push(" WHERE id = ").bind(Arg::Uuid(id));
+    // Only a scan still running: one marked failed meanwhile (its heartbeat was late) stays failed.
+    fin.push(" WHERE status = 'running' AND id = ").bind(Arg::Uuid(id));
     db.execute(fin).await?;
     outcome?;
     get_scan(db, id).await
@@ -131,7 +263,8 @@ pub async fn run_scan(db: &Db, actor: &Actor, object: DedupObject, region: Regio
 pub async fn get_scan(db: &Db, id: Uuid) -> Result<Scan> {
     let mut sql = db.sql(&format!("SELECT {SCAN_COLUMNS} FROM dedup_scans WHERE id = "));
     sql.bind(Arg::Uuid(id));
-    db.fetch_optional(sql).await?.ok_or(StoreError::NotFound)
+    let scan: Scan = db.fetch_optional(sql).await?.ok_or(StoreError::NotFound)?;
+    Ok(scan.settled(guanxi_core::ids::now()))
 }
 
 /// The latest scans of an object, newest first.
@@ -139,7 +272,8 @@ pub async fn recent_scans(db: &Db, object: DedupObject, limit: i64) -> Result<Ve
     let mut sql = db.sql(&format!("SELECT {SCAN_COLUMNS} FROM dedup_scans WHERE object = "));
     sql.bind(Arg::Text(object.as_str().into()));
     sql.push(&format!(" ORDER BY started_at DESC, id DESC LIMIT {}", limit.clamp(1, 100)));
-    db.fetch_all(sql).await
+    let now = guanxi_core::ids::now();
+    Ok(db.fetch_all::<Scan>(sql).await?.into_iter().map(|s| s.settled(now)).collect())
 }
 
 struct ScanStats {
@@ -192,93 +326,165 @@ fn company_facts(name: &str, domain: Option<&str>, city: Option<&str>) -> Compan
     CompanyFacts { name: name.to_string(), domain: domain.map(str::to_string), city: city.map(str::to_string) }
 }
 
-/// Reads the records page by page (keyset on `seq`, so memory holds only the compact keys), finds the pairs
-/// on a blocking thread, and writes them in one transaction.
-async fn scan_and_store(db: &Db, object: DedupObject, region: Region, scan_id: Uuid) -> Result<ScanStats> {
-    let mut ids: Vec<Uuid> = Vec::new();
-    let found = match object {
-        DedupObject::Contact => {
-            let mut keys: Vec<ContactKeys> = Vec::new();
-            let mut after = 0i64;
-            loop {
-                let mut sql = db.sql(
-                    "SELECT seq, id, display_name, emails, phones, company_id, birthday, address_city FROM contacts \
-                     WHERE seq > ",
-                );
-                sql.bind(Arg::I64(after)).push(&format!(" ORDER BY seq LIMIT {SCAN_PAGE}"));
-                let rows: Vec<ContactScanRow> = db.fetch_all(sql).await?;
-                let Some(last) = rows.last() else { break };
-                after = last.seq;
-                for r in &rows {
-                    let f = contact_facts(
-                        &r.display_name,
-                        &r.emails.0,
-                        &r.phones.0,
-                        r.company_id,
-                        r.birthday,
-                        r.address_city.as_deref(),
-                    );
-                    keys.push(ContactKeys::new(&f, region));
-                    ids.push(r.id);
+/// A record as a scan reads it.
+trait ScanRow: crate::db::BothRow + Send + 'static {
+    type Keys: Send + 'static;
+    const TABLE: &'static str;
+    const COLUMNS: &'static str;
+    fn seq(&self) -> i64;
+    fn keys(&self, region: Region) -> (Uuid, Self::Keys);
+}
+
+impl ScanRow for ContactScanRow {
+    type Keys = ContactKeys;
+    const TABLE: &'static str = "contacts";
+    const COLUMNS: &'static str = "seq, id, display_name, emails, phones, company_id, birthday, address_city";
+
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+
+    fn keys(&self, region: Region) -> (Uuid, ContactKeys) {
+        let f = contact_facts(
+            &self.display_name,
+            &self.emails.0,
+            &self.phones.0,
+            self.company_id,
+            self.birthday,
+            self.address_city.as_deref(),
+        );
+        (self.id, ContactKeys::new(&f, region))
+    }
+}
+
+impl ScanRow for CompanyScanRow {
+    type Keys = CompanyKeys;
+    const TABLE: &'static str = "companies";
+    const COLUMNS: &'static str = "seq, id, name, domain, address_city";
+
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+
+    fn keys(&self, _: Region) -> (Uuid, CompanyKeys) {
+        (self.id, CompanyKeys::new(&company_facts(&self.name, self.domain.as_deref(), self.address_city.as_deref())))
+    }
+}
+
+/// Reads every record page by page (keyset on `seq`) and returns their ids and keys in `seq` order. Pages are
+/// turned into keys on blocking threads, as many at once as there are cores, while the next page is read:
+/// normalising names (simplified script, pinyin) and phones costs more than reading.
+async fn read_keys<R: ScanRow>(db: &Db, region: Region, progress: &ScanProgress) -> Result<(Vec<Uuid>, Vec<R::Keys>)> {
+    let total: i64 = db.fetch_scalar(db.sql(&format!("SELECT COUNT(*) FROM {}", R::TABLE))).await?;
+    let total = total.max(0) as usize;
+    progress.enter("reading", total as u64);
+    let in_flight = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, guanxi_dedup::MAX_THREADS);
+    let mut ids: Vec<Uuid> = Vec::with_capacity(total);
+    let mut keys: Vec<R::Keys> = Vec::with_capacity(total);
+    let mut pending: std::collections::VecDeque<tokio::task::JoinHandle<Vec<(Uuid, R::Keys)>>> = Default::default();
+    let mut after = 0i64;
+    let mut more = true;
+    while more || !pending.is_empty() {
+        if more {
+            let mut sql = db.sql(&format!("SELECT {} FROM {} WHERE seq > ", R::COLUMNS, R::TABLE));
+            sql.bind(Arg::I64(after)).push(&format!(" ORDER BY seq LIMIT {SCAN_PAGE}"));
+            let rows: Vec<R> = db.fetch_all(sql).await?;
+            match rows.last() {
+                Some(last) => {
+                    after = last.seq();
+                    pending
+                        .push_back(tokio::task::spawn_blocking(move || rows.iter().map(|r| r.keys(region)).collect()));
                 }
+                None => more = false,
             }
-            tokio::task::spawn_blocking(move || guanxi_dedup::contact_pairs(&keys))
-                .await
-                .map_err(|e| StoreError::Conflict(format!("the scan stopped: {e}")))?
+        }
+        // Pages are collected in the order they were read, once enough are being worked on.
+        if pending.len() >= in_flight || (!more && !pending.is_empty()) {
+            if let Some(page) = pending.pop_front() {
+                for (id, k) in page.await.map_err(stopped)? {
+                    ids.push(id);
+                    keys.push(k);
+                }
+                progress.records.store(ids.len() as u64, Ordering::Relaxed);
+                progress.done.store(ids.len() as u64, Ordering::Relaxed);
+            }
+        }
+    }
+    Ok((ids, keys))
+}
+
+fn stopped(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Conflict(format!("the scan stopped: {e}"))
+}
+
+/// Reads the records (memory holds only their compact keys), finds the pairs on blocking threads, and writes
+/// them in short transactions of 1,500 pairs (each pair row is written whole; while the scan writes, the list
+/// shows the pairs of the previous scan and those written so far, and the previous scan's pairs that were not
+/// found again go at the end).
+async fn scan_and_store(
+    db: &Db,
+    object: DedupObject,
+    region: Region,
+    scan_id: Uuid,
+    progress: &Arc<ScanProgress>,
+) -> Result<ScanStats> {
+    let (ids, found) = match object {
+        DedupObject::Contact => {
+            let (ids, keys) = read_keys::<ContactScanRow>(db, region, progress).await?;
+            progress.enter("comparing", 0);
+            let p = progress.clone();
+            (ids, tokio::task::spawn_blocking(move || guanxi_dedup::contact_pairs(&keys, &p.engine)).await)
         }
         DedupObject::Company => {
-            let mut keys: Vec<CompanyKeys> = Vec::new();
-            let mut after = 0i64;
-            loop {
-                let mut sql = db.sql("SELECT seq, id, name, domain, address_city FROM companies WHERE seq > ");
-                sql.bind(Arg::I64(after)).push(&format!(" ORDER BY seq LIMIT {SCAN_PAGE}"));
-                let rows: Vec<CompanyScanRow> = db.fetch_all(sql).await?;
-                let Some(last) = rows.last() else { break };
-                after = last.seq;
-                for r in &rows {
-                    keys.push(CompanyKeys::new(&company_facts(
-                        &r.name,
-                        r.domain.as_deref(),
-                        r.address_city.as_deref(),
-                    )));
-                    ids.push(r.id);
-                }
-            }
-            tokio::task::spawn_blocking(move || guanxi_dedup::company_pairs(&keys))
-                .await
-                .map_err(|e| StoreError::Conflict(format!("the scan stopped: {e}")))?
+            let (ids, keys) = read_keys::<CompanyScanRow>(db, region, progress).await?;
+            progress.enter("comparing", 0);
+            let p = progress.clone();
+            (ids, tokio::task::spawn_blocking(move || guanxi_dedup::company_pairs(&keys, &p.engine)).await)
         }
     };
+    let found = found.map_err(stopped)?;
+    progress.enter("writing", found.pairs.len() as u64);
     let now = guanxi_core::ids::now();
-    let mut tx = db.begin().await?;
-    let mut clear = tx.sql("DELETE FROM dedup_candidates WHERE status = 'open' AND object = ");
-    clear.bind(Arg::Text(object.as_str().into()));
-    tx.execute(clear).await?;
-    let json = crate::contacts::json_cast(tx.dialect());
-    for chunk in found.pairs.chunks(WRITE_CHUNK) {
-        let mut sql = tx.sql(
-            "INSERT INTO dedup_candidates (id, object, record_a, record_b, score, reasons, status, scan_id, \
-             created_at, updated_at) VALUES ",
-        );
-        for (n, (i, j, m)) in chunk.iter().enumerate() {
-            let (a, b) = ordered(ids[*i as usize], ids[*j as usize]);
-            if n > 0 {
-                sql.push(", ");
+    let json = crate::contacts::json_cast(db.dialect());
+    // Short transactions, so that the (single, on SQLite) writer is free for everyone else between them: one
+    // transaction for all pairs held it for over 30 s at 1M contacts. Pairs found again keep their id and
+    // take the new score; the open pairs this scan did not find are removed at the end.
+    for batch in found.pairs.chunks(WRITE_CHUNK * WRITE_STATEMENTS) {
+        let mut tx = db.begin().await?;
+        for chunk in batch.chunks(WRITE_CHUNK) {
+            let mut sql = tx.sql(
+                "INSERT INTO dedup_candidates (id, object, record_a, record_b, score, reasons, status, scan_id, \
+                 created_at, updated_at) VALUES ",
+            );
+            for (n, (i, j, m)) in chunk.iter().enumerate() {
+                let (a, b) = ordered(ids[*i as usize], ids[*j as usize]);
+                if n > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").bind(Arg::Uuid(guanxi_core::ids::new_id()));
+                sql.push(", ").bind(Arg::Text(object.as_str().into()));
+                sql.push(", ").bind(Arg::Uuid(a)).push(", ").bind(Arg::Uuid(b));
+                sql.push(", ").bind(Arg::I64(m.score as i64));
+                sql.push(", ").bind(Arg::Text(reasons_json(&m.reasons))).push(json);
+                sql.push(", 'open', ").bind(Arg::Uuid(scan_id));
+                sql.push(", ").bind(Arg::Ts(now)).push(", ").bind(Arg::Ts(now)).push(")");
             }
-            sql.push("(").bind(Arg::Uuid(guanxi_core::ids::new_id()));
-            sql.push(", ").bind(Arg::Text(object.as_str().into()));
-            sql.push(", ").bind(Arg::Uuid(a)).push(", ").bind(Arg::Uuid(b));
-            sql.push(", ").bind(Arg::I64(m.score as i64));
-            sql.push(", ").bind(Arg::Text(reasons_json(&m.reasons))).push(json);
-            sql.push(", 'open', ").bind(Arg::Uuid(scan_id));
-            sql.push(", ").bind(Arg::Ts(now)).push(", ").bind(Arg::Ts(now)).push(")");
+            // A pair already dismissed or merged keeps its decision.
+            sql.push(
+                " ON CONFLICT (object, record_a, record_b) DO UPDATE SET score = excluded.score, \
+                 reasons = excluded.reasons, scan_id = excluded.scan_id, updated_at = excluded.updated_at \
+                 WHERE dedup_candidates.status = 'open'",
+            );
+            tx.execute(sql).await?;
         }
-        // A pair already dismissed or merged keeps its decision.
-        sql.push(" ON CONFLICT (object, record_a, record_b) DO NOTHING");
-        tx.execute(sql).await?;
+        tx.commit().await?;
+        progress.done.fetch_add(batch.len() as u64, Ordering::Relaxed);
     }
-    tx.commit().await?;
-    db.write_generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    let mut stale = db.sql("DELETE FROM dedup_candidates WHERE status = 'open' AND object = ");
+    stale.bind(Arg::Text(object.as_str().into()));
+    stale.push(" AND (scan_id IS NULL OR scan_id <> ").bind(Arg::Uuid(scan_id)).push(")");
+    db.execute(stale).await?;
+    db.write_generation.fetch_add(1, Ordering::AcqRel);
     Ok(ScanStats {
         records: ids.len() as i64,
         compared: found.compared as i64,

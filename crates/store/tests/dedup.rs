@@ -427,3 +427,55 @@ backend_test!(create_check_finds_similar_records, |db: Db| async move {
     let similar = dedup::similar_companies(&db, &boss, &c, None).await.unwrap();
     assert_eq!(similar.iter().map(|s| s.record.id).collect::<Vec<_>>(), [x]);
 });
+
+backend_test!(scans_are_jobs_one_per_object_and_interrupted_ones_fail, |db: Db| async move {
+    let boss = admin(&db).await;
+    person(&db, &boss, Person { name: "李娜", phone: Some("+86 138-0013-8000"), ..Default::default() }).await;
+    let nina =
+        person(&db, &boss, Person { name: "Nina", phone: Some("0086 138 0013 8000"), ..Default::default() }).await;
+
+    let first = dedup::start_scan(&db, &boss, DedupObject::Contact).await.unwrap();
+    assert_eq!((first.status.as_str(), first.phase.as_str()), ("running", "reading"));
+    // One running scan per object; companies are another object.
+    let err = dedup::start_scan(&db, &boss, DedupObject::Contact).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("already running")), "{err:?}");
+    let companies = dedup::start_scan(&db, &boss, DedupObject::Company).await.unwrap();
+    let done = dedup::execute_scan(&db, companies.id, DedupObject::Company, Region::CN).await.unwrap();
+    assert_eq!((done.status.as_str(), done.phase.as_str(), done.records), ("succeeded", "done", 0));
+
+    // The process running `first` died: once its heartbeat is old it shows as failed, and a new scan may start
+    // (which marks it failed for good).
+    let mut age = db.sql("UPDATE dedup_scans SET heartbeat_at = ");
+    age.bind(guanxi_store::sql::Arg::Ts(Utc::now() - dedup::SCAN_STALE_AFTER - chrono::Duration::seconds(1)));
+    age.push(" WHERE id = ").bind(guanxi_store::sql::Arg::Uuid(first.id));
+    db.execute(age).await.unwrap();
+    let shown = dedup::get_scan(&db, first.id).await.unwrap();
+    assert_eq!(shown.status, "failed");
+    assert!(shown.error.as_deref().unwrap_or("").contains("interrupted"), "{shown:?}");
+    let second = dedup::start_scan(&db, &boss, DedupObject::Contact).await.unwrap();
+    let finished = dedup::execute_scan(&db, second.id, DedupObject::Contact, Region::CN).await.unwrap();
+    assert_eq!((finished.status.as_str(), finished.records, finished.pairs), ("succeeded", 2, 1), "{finished:?}");
+    assert_eq!((finished.progress_done, finished.progress_total), (1, 1));
+    let recent = dedup::recent_scans(&db, DedupObject::Contact, 10).await.unwrap();
+    let states: Vec<&str> = recent.iter().map(|s| s.status.as_str()).collect();
+    assert_eq!(states, ["succeeded", "failed"]);
+    // A pair the next scan does not find again is removed with it (pairs are written in short transactions, the
+    // stale ones go last).
+    let open = || async {
+        let sql = db.sql("SELECT COUNT(*) FROM dedup_candidates WHERE status = 'open'");
+        db.fetch_scalar::<i64>(sql).await.unwrap()
+    };
+    assert_eq!(open().await, 1);
+    contacts::delete(&db, &boss, nina.id, None).await.unwrap();
+    let rescan = dedup::run_scan(&db, &boss, DedupObject::Contact, Region::CN).await.unwrap();
+    assert_eq!((rescan.records, rescan.pairs), (1, 0));
+    assert_eq!(open().await, 0);
+
+    // At server start, a scan still marked running was cut off: on SQLite at once (one process serves it), on
+    // PostgreSQL once its heartbeat is old (another instance may be running it).
+    let third = dedup::start_scan(&db, &boss, DedupObject::Contact).await.unwrap();
+    let failed = dedup::fail_abandoned_scans(&db).await.unwrap();
+    let expected = if db.dialect() == guanxi_store::Dialect::Sqlite { 1 } else { 0 };
+    assert_eq!(failed, expected);
+    assert_eq!(dedup::get_scan(&db, third.id).await.unwrap().status == "failed", expected == 1);
+});

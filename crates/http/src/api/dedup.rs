@@ -27,7 +27,8 @@ use uuid::Uuid;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/dedup/scans", get(list_scans).post(run_scan))
+        .route("/api/v1/dedup/scans", get(list_scans).post(start_scan))
+        .route("/api/v1/dedup/scans/{id}", get(get_scan))
         .route("/api/v1/dedup/candidates", get(list_candidates))
         .route("/api/v1/dedup/candidates/merge", post(merge_candidates))
         .route("/api/v1/dedup/candidates/{id}", get(get_candidate))
@@ -107,19 +108,51 @@ pub struct ScanRequest {
     pub object: String,
 }
 
-/// Scans run over every record, so they are for admins and managers; they answer when the scan has finished.
-async fn run_scan(
-    State(state): State<AppState>,
-    caller: Caller,
-    JsonBody(req, _): JsonBody<ScanRequest>,
-) -> ApiResult<Response> {
+/// Scans run over every record, so admins and managers start them.
+fn scan_runner(caller: &Caller) -> ApiResult<&Actor> {
     let actor = caller.writer()?;
     if actor.role == Role::Member {
         return Err(ApiError::Forbidden("only admins and managers may run duplicate scans"));
     }
+    Ok(actor)
+}
+
+/// Starts a scan in the background and answers at once (202, `Location` of the scan to poll); 409 while
+/// another scan of the same records runs.
+async fn start_scan(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(req, _): JsonBody<ScanRequest>,
+) -> ApiResult<Response> {
+    let actor = scan_runner(&caller)?;
     let object = object(Some(&req.object))?;
-    let scan = store::run_scan(&state.db, actor, object, state.config.default_region).await?;
-    Ok((StatusCode::CREATED, Json(scan)).into_response())
+    let scan = spawn_scan(&state, actor, object).await?;
+    let mut resp = (StatusCode::ACCEPTED, Json(&scan)).into_response();
+    if let Ok(loc) = header::HeaderValue::from_str(&format!("/api/v1/dedup/scans/{}", scan.id)) {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(resp)
+}
+
+/// Registers a scan and runs it on a task of its own, which outlives the request (and its timeout); the
+/// outcome is recorded on the scan. The web UI starts scans through this too.
+pub async fn spawn_scan(
+    state: &AppState,
+    actor: &Actor,
+    object: DedupObject,
+) -> Result<Scan, guanxi_store::StoreError> {
+    let scan = store::start_scan(&state.db, actor, object).await?;
+    let (db, id, region) = (state.db.clone(), scan.id, state.config.default_region);
+    tokio::spawn(async move {
+        // Failures are recorded on the scan and logged by the store.
+        let _ = store::execute_scan(&db, id, object, region).await;
+    });
+    Ok(scan)
+}
+
+/// A scan with its progress (poll this after starting one).
+async fn get_scan(State(state): State<AppState>, _caller: Caller, RecordId(id): RecordId) -> ApiResult<Json<Scan>> {
+    Ok(Json(store::get_scan(&state.db, id).await?))
 }
 
 async fn list_scans(State(state): State<AppState>, _caller: Caller, raw: RawQuery) -> ApiResult<Json<Vec<Scan>>> {

@@ -270,6 +270,8 @@ struct ListPage {
     back: String,
     notice: Option<String>,
     bulk_error: Option<&'static str>,
+    /// Admins and managers get the link to the duplicates pages.
+    dedup_link: bool,
 }
 page!(ListPage);
 
@@ -452,6 +454,7 @@ async fn render_list(state: &AppState, w: &WebUser, query: &str, overlay: Overla
         back: if view_query.is_empty() { "/contacts".into() } else { format!("/contacts?{view_query}") },
         notice,
         bulk_error: overlay.bulk_error,
+        dedup_link: super::dedup::can_scan(w),
     };
     Ok(render(overlay.status.unwrap_or(StatusCode::OK), &page))
 }

@@ -12,6 +12,7 @@ mod companies;
 mod contact_list;
 mod contacts;
 mod delete;
+mod dedup;
 mod form;
 pub mod i18n;
 mod orders;
@@ -89,6 +90,14 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/new", get(activities::new_task).post(activities::create_task))
         .route("/tasks/{id}/edit", get(activities::edit_task).post(activities::update_task))
         .route("/tasks/{id}/delete", delete::routes(Doomed::Task))
+        .route("/dedup", get(dedup::index))
+        .route("/dedup/scans", post(dedup::start_scan))
+        .route("/dedup/merge", post(dedup::bulk))
+        .route("/dedup/candidates/{id}", get(dedup::pair))
+        .route("/dedup/candidates/{id}/merge", post(dedup::merge))
+        .route("/dedup/candidates/{id}/dismiss", post(dedup::dismiss))
+        .route("/dedup/merges", get(dedup::merges_page))
+        .route("/dedup/merges/{id}/undo", post(dedup::undo))
         .route("/assets/{file}", get(assets::serve))
         .route_layer(axum::middleware::from_fn(same_origin_writes))
         .route_layer(axum::middleware::from_fn(server_timing))

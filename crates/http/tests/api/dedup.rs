@@ -9,6 +9,24 @@ fn id(v: &Value) -> &str {
     v["id"].as_str().unwrap()
 }
 
+/// Starts a scan (202 with the running scan and its Location) and polls it until it ends.
+async fn scan(app: &TestApp, user: &TestUser, object: &str) -> Value {
+    let r = app.post(user, "/api/v1/dedup/scans", &json!({ "object": object })).await;
+    assert_eq!(r.status(), 202);
+    let location = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let started: Value = r.json().await.unwrap();
+    assert_eq!(location, format!("/api/v1/dedup/scans/{}", id(&started)));
+    assert_eq!(started["status"], "running");
+    for _ in 0..1200 {
+        let now: Value = app.get(user, &location).await.json().await.unwrap();
+        if now["status"] != "running" {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the scan did not finish: {location}");
+}
+
 app_test!(scan_merge_and_undo_through_the_api, |app: &TestApp| async move {
     let east = app.team("华东").await;
     let west = app.team("华西").await;
@@ -60,10 +78,12 @@ app_test!(scan_merge_and_undo_through_the_api, |app: &TestApp| async move {
     // Scans are for managers and admins.
     problem(app.post(&member, "/api/v1/dedup/scans", &json!({"object": "contacts"})).await, 403).await;
     problem(app.post(&boss, "/api/v1/dedup/scans", &json!({"object": "people"})).await, 422).await;
-    let scan = app.post(&boss, "/api/v1/dedup/scans", &json!({"object": "contacts"})).await;
-    assert_eq!(scan.status(), 201);
-    let scan: Value = scan.json().await.unwrap();
-    assert_eq!((scan["status"].as_str(), scan["pairs"].as_i64()), (Some("succeeded"), Some(1)));
+    let scan = scan(app, &boss, "contacts").await;
+    assert_eq!((scan["status"].as_str(), scan["pairs"].as_i64()), (Some("succeeded"), Some(1)), "{scan}");
+    assert_eq!((scan["phase"].as_str(), scan["records"].as_i64()), (Some("done"), Some(2)), "{scan}");
+    let scans: Value = app.get(&boss, "/api/v1/dedup/scans?object=contacts").await.json().await.unwrap();
+    assert_eq!(scans[0]["id"], scan["id"]);
+    problem(app.get(&boss, "/api/v1/dedup/scans/not-a-scan").await, 404).await;
 
     let list: Value = app.get(&member, "/api/v1/dedup/candidates?object=contacts&lang=en").await.json().await.unwrap();
     assert_eq!(list["total"], 1);

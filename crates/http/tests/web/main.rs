@@ -6,6 +6,7 @@ mod client;
 
 mod contact_list;
 mod editing;
+mod dedup;
 mod helpers;
 mod records;
 mod settings;
