@@ -5,8 +5,8 @@
 mod client;
 
 mod contact_list;
-mod editing;
 mod dedup;
+mod editing;
 mod helpers;
 mod records;
 mod settings;
