@@ -133,11 +133,11 @@ fn reentered(j: u64) -> dataset::NewContact {
     let mut c = dataset::contact(j);
     for p in c.phones.iter_mut().filter(|p| p.number.len() == 11 && p.number.is_ascii()) {
         let digits = p.number.clone();
-        let prefix = if j % 2 == 0 { "+86" } else { "0086" };
+        let prefix = if j.is_multiple_of(2) { "+86" } else { "0086" };
         p.number = format!("{prefix} {} {} {}", &digits[..3], &digits[3..7], &digits[7..]);
     }
     c.emails = c.emails.iter().map(|e| Email { address: e.address.to_uppercase() }).collect();
-    if j % 2 == 1 {
+    if !j.is_multiple_of(2) {
         c.family_name = guanxi_dedup::traditional(&c.family_name);
         c.given_name = guanxi_dedup::traditional(&c.given_name);
     }

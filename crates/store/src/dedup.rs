@@ -381,7 +381,7 @@ async fn read_keys<R: ScanRow>(db: &Db, region: Region, progress: &ScanProgress)
     let in_flight = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, guanxi_dedup::MAX_THREADS);
     let mut ids: Vec<Uuid> = Vec::with_capacity(total);
     let mut keys: Vec<R::Keys> = Vec::with_capacity(total);
-    let mut pending: std::collections::VecDeque<tokio::task::JoinHandle<Vec<(Uuid, R::Keys)>>> = Default::default();
+    let mut pending: std::collections::VecDeque<KeysOfPage<R::Keys>> = Default::default();
     let mut after = 0i64;
     let mut more = true;
     while more || !pending.is_empty() {
@@ -399,19 +399,22 @@ async fn read_keys<R: ScanRow>(db: &Db, region: Region, progress: &ScanProgress)
             }
         }
         // Pages are collected in the order they were read, once enough are being worked on.
-        if pending.len() >= in_flight || (!more && !pending.is_empty()) {
-            if let Some(page) = pending.pop_front() {
-                for (id, k) in page.await.map_err(stopped)? {
-                    ids.push(id);
-                    keys.push(k);
-                }
-                progress.records.store(ids.len() as u64, Ordering::Relaxed);
-                progress.done.store(ids.len() as u64, Ordering::Relaxed);
+        if (pending.len() >= in_flight || !more)
+            && let Some(page) = pending.pop_front()
+        {
+            for (id, k) in page.await.map_err(stopped)? {
+                ids.push(id);
+                keys.push(k);
             }
+            progress.records.store(ids.len() as u64, Ordering::Relaxed);
+            progress.done.store(ids.len() as u64, Ordering::Relaxed);
         }
     }
     Ok((ids, keys))
 }
+
+/// The ids and keys of one page, being computed on a blocking thread.
+type KeysOfPage<K> = tokio::task::JoinHandle<Vec<(Uuid, K)>>;
 
 fn stopped(e: tokio::task::JoinError) -> StoreError {
     StoreError::Conflict(format!("the scan stopped: {e}"))

@@ -392,8 +392,8 @@ fn shared_rows<R: Record>(r: &[R; 2], n: &Names, locale: Locale) -> Vec<Row> {
 
 /// The two records of a pair, loaded with the caller's visibility (a hidden one is a missing page).
 enum Records {
-    Contacts([Contact; 2]),
-    Companies([Company; 2]),
+    Contacts(Box<[Contact; 2]>),
+    Companies(Box<[Company; 2]>),
 }
 
 impl Records {
@@ -433,12 +433,12 @@ async fn load_records(state: &AppState, w: &WebUser, c: &Candidate) -> WebResult
         DedupObject::Contact => {
             let x = guanxi_store::contacts::get(&state.db, &w.actor, a).await.or_page(locale)?;
             let y = guanxi_store::contacts::get(&state.db, &w.actor, b).await.or_page(locale)?;
-            Records::Contacts([x, y])
+            Records::Contacts(Box::new([x, y]))
         }
         DedupObject::Company => {
             let x = guanxi_store::companies::get(&state.db, &w.actor, a).await.or_page(locale)?;
             let y = guanxi_store::companies::get(&state.db, &w.actor, b).await.or_page(locale)?;
-            Records::Companies([x, y])
+            Records::Companies(Box::new([x, y]))
         }
     })
 }
