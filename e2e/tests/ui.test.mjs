@@ -430,6 +430,8 @@ test("deletes a company after confirming", async () => {
   assert.equal(await page.textContent("#list-notice"), "已删除。");
   const resp = await page.goto(url);
   assert.equal(resp.status(), 404);
+});
+
 test("scans for duplicates, merges 张伟 / 張偉 taking one field from the other record, and undoes it", async () => {
   // The same person entered twice: the phone once as +86 and once as 0086, the name in both scripts.
   const admin = await token(ADMIN);
