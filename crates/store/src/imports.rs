@@ -668,7 +668,7 @@ async fn stage_contacts(
                     failed += 1;
                     errors.push(RowError::new(
                         row.line,
-                        None,
+                        row.column_of("company"),
                         "unknown_company",
                         format!("no company named {name:?}: import or create it first"),
                     ));

@@ -67,7 +67,7 @@ pub fn parse_object(s: &str) -> ApiResult<ImportObject> {
 }
 
 /// Only admins and managers keep the product catalogue.
-fn check_may_import(actor: &Actor, object: ImportObject) -> ApiResult<()> {
+pub fn check_may_import(actor: &Actor, object: ImportObject) -> ApiResult<()> {
     use guanxi_core::access::Role;
     if object == ImportObject::Product && !matches!(actor.role, Role::Admin | Role::Manager) {
         return Err(ApiError::Forbidden("only administrators and managers keep the product catalogue"));
@@ -108,12 +108,20 @@ impl Drop for Upload {
 
 /// Streams a request body to a file under `dir`, hashing it on the way, up to [`MAX_UPLOAD`].
 async fn receive(dir: &FsPath, body: Body) -> ApiResult<Upload> {
+    receive_stream(dir, "upload", body.into_data_stream()).await
+}
+
+/// Streams any body (a request's, a multipart field's) to a new file `<prefix>-<id>` under `dir`, hashing it on
+/// the way, up to [`MAX_UPLOAD`]. The file is removed again if anything fails.
+pub async fn receive_stream<S, E>(dir: &FsPath, prefix: &str, mut stream: S) -> ApiResult<Upload>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+{
     tokio::fs::create_dir_all(dir).await.map_err(|e| ApiError::Internal(format!("import folder: {e}")))?;
-    let path = dir.join(format!("upload-{}", guanxi_core::ids::new_id()));
+    let path = dir.join(format!("{prefix}-{}", guanxi_core::ids::new_id()));
     let mut upload = Upload { path: path.clone(), sha256: String::new(), bytes: 0, keep: false };
     let mut file = tokio::fs::File::create(&path).await.map_err(|e| ApiError::Internal(format!("import file: {e}")))?;
     let mut hasher = Sha256::new();
-    let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ApiError::BadRequest("could not read the request body".into()))?;
         upload.bytes += chunk.len() as u64;
@@ -537,24 +545,8 @@ async fn start(State(state): State<AppState>, caller: Caller, raw: RawQuery, bod
         dry_run,
     };
     let (job, resumed) = prepare(&state.db, &actor, &upload.path, &upload.sha256, &settings).await?;
-    let finished = matches!(job.status, imports::JobStatus::Done);
-    if !finished {
-        let path = upload.keep();
-        let db = state.db.clone();
-        let defs = custom_fields_of(&state.db, object).await?;
-        let run = imports::ImportRun {
-            path: path.clone(),
-            custom_fields: defs,
-            default_region: state.config.default_region,
-            batch_rows: state.config.import_batch_rows.max(1),
-        };
-        let (id, a) = (job.id, actor.clone());
-        tokio::spawn(async move {
-            if let Err(e) = imports::run(&db, &a, id, run, |_| {}).await {
-                tracing::warn!(import = %id, error = %e, "import stopped");
-            }
-            let _ = tokio::fs::remove_file(&path).await;
-        });
+    if !matches!(job.status, imports::JobStatus::Done) {
+        spawn_run(&state, &actor, object, job.id, upload.keep()).await?;
     }
     let job = imports::get(&state.db, &actor, job.id).await?;
     let location = format!("/api/v1/imports/{}", job.id);
@@ -563,6 +555,30 @@ async fn start(State(state): State<AppState>, caller: Caller, raw: RawQuery, bod
         resp.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(resp)
+}
+
+/// Runs (or resumes) an import job in the background; the file at `path` is removed when the run ends.
+pub async fn spawn_run(
+    state: &AppState,
+    actor: &Actor,
+    object: ImportObject,
+    id: Uuid,
+    path: PathBuf,
+) -> ApiResult<()> {
+    let run = imports::ImportRun {
+        path: path.clone(),
+        custom_fields: custom_fields_of(&state.db, object).await?,
+        default_region: state.config.default_region,
+        batch_rows: state.config.import_batch_rows.max(1),
+    };
+    let (db, a) = (state.db.clone(), actor.clone());
+    tokio::spawn(async move {
+        if let Err(e) = imports::run(&db, &a, id, run, |_| {}).await {
+            tracing::warn!(import = %id, error = %e, "import stopped");
+        }
+        let _ = tokio::fs::remove_file(&path).await;
+    });
+    Ok(())
 }
 
 async fn list(State(state): State<AppState>, caller: Caller, raw: RawQuery) -> ApiResult<axum::Json<Vec<ImportJob>>> {

@@ -109,6 +109,7 @@ pub async fn list(
         new_links: vec![
             ("/activities/new".into(), locale.t("activities.new")),
             ("/tasks".into(), locale.t("tasks.title")),
+            ("/imports?type=activities".into(), locale.t("imports.link")),
         ],
         filters: vec![
             Input::select("kind", locale.t("field.kind"), kinds),

@@ -87,10 +87,13 @@ pub async fn list(
     let listed = list_page(&w, "companies", "/companies", &uri, &raw, query, fetch, rows).await?;
     let sort = raw.sort.clone().unwrap_or_default();
     let page = ListPage {
-        new_links: [("/companies/new".to_string(), locale.t("companies.new"))]
-            .into_iter()
-            .chain(super::dedup::can_scan(&w).then(|| ("/dedup?object=companies".to_string(), locale.t("dedup.link"))))
-            .collect(),
+        new_links: [
+            ("/companies/new".to_string(), locale.t("companies.new")),
+            ("/imports?type=companies".to_string(), locale.t("imports.link")),
+        ]
+        .into_iter()
+        .chain(super::dedup::can_scan(&w).then(|| ("/dedup?object=companies".to_string(), locale.t("dedup.link"))))
+        .collect(),
         filters: vec![
             Input::new("q", locale.t("contacts.filter.q"), "search", raw.q.clone().unwrap_or_default()),
             Input::text("industry", locale.t("field.industry"), industry),

@@ -15,6 +15,7 @@ mod dedup;
 mod delete;
 mod form;
 pub mod i18n;
+mod imports;
 mod orders;
 mod products;
 mod search;
@@ -98,6 +99,13 @@ pub fn routes() -> Router<AppState> {
         .route("/dedup/candidates/{id}/dismiss", post(dedup::dismiss))
         .route("/dedup/merges", get(dedup::merges_page))
         .route("/dedup/merges/{id}/undo", post(dedup::undo))
+        .route("/imports", get(imports::index))
+        .route("/imports/upload", post(imports::upload).layer(axum::extract::DefaultBodyLimit::disable()))
+        .route("/imports/preview", get(imports::preview))
+        .route("/imports/start", post(imports::start))
+        .route("/imports/{id}", get(imports::show))
+        .route("/imports/{id}/cancel", post(imports::cancel))
+        .route("/imports/{id}/undo", post(imports::undo))
         .route("/assets/{file}", get(assets::serve))
         .route_layer(axum::middleware::from_fn(same_origin_writes))
         .route_layer(axum::middleware::from_fn(server_timing))

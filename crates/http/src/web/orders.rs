@@ -79,7 +79,10 @@ pub async fn list(
         STATUSES.iter().map(|s| Opt::new(s.as_str(), locale.t(&format!("order.status.{}", s.as_str())), &status)),
     );
     let page = ListPage {
-        new_links: vec![("/orders/new".into(), locale.t("orders.new"))],
+        new_links: vec![
+            ("/orders/new".into(), locale.t("orders.new")),
+            ("/imports?type=orders".into(), locale.t("imports.link")),
+        ],
         filters: vec![
             Input::text("number", locale.t("field.number"), number),
             Input::select("status", locale.t("field.status"), status_opts),

@@ -75,7 +75,10 @@ pub async fn list(
     let listed = list_page(&w, "products", "/products", &uri, &raw, query, fetch, rows).await?;
     let sort = raw.sort.clone().unwrap_or_default();
     let page = ListPage {
-        new_links: vec![("/products/new".into(), locale.t("products.new"))],
+        new_links: vec![
+            ("/products/new".into(), locale.t("products.new")),
+            ("/imports?type=products".into(), locale.t("imports.link")),
+        ],
         filters: vec![
             Input::text("name", locale.t("field.record_name"), name),
             Input::text("category", locale.t("field.category"), category),

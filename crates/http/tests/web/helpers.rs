@@ -127,6 +127,33 @@ impl Browser {
         rb.send().await.expect("send")
     }
 
+    /// A `multipart/form-data` post (a form with a file input): `(name, file name, content)` per part.
+    pub async fn post_multipart(&self, path: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Response {
+        const BOUNDARY: &str = "guanxi-test-boundary-7d1c";
+        let mut body: Vec<u8> = Vec::new();
+        for (name, file, content) in parts {
+            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+            let disposition = match file {
+                Some(f) => format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n"
+                ),
+                None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n"),
+            };
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        self.with_headers(self.client.post(format!("{}{}", self.addr, path)))
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header("sec-fetch-site", "same-origin")
+            .body(body)
+            .send()
+            .await
+            .expect("send")
+    }
+
     /// Keeps the session cookie a response sets.
     pub fn take_cookie(&mut self, r: &Response) {
         for v in r.headers().get_all("set-cookie") {

@@ -8,6 +8,7 @@ mod contact_list;
 mod dedup;
 mod editing;
 mod helpers;
+mod imports;
 mod records;
 mod settings;
 
