@@ -39,6 +39,9 @@ struct ActivityRow {
     updated_at: DateTime<Utc>,
 }
 
+// Lists of activities are not hot enough yet to decode on rusqlite.
+crate::sqlite_read::through_sqlx!(ActivityRow);
+
 impl ActivityRow {
     fn into_activity(self) -> Activity {
         Activity {

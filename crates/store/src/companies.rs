@@ -44,6 +44,9 @@ pub(crate) struct CompanyRow {
     updated_at: DateTime<Utc>,
 }
 
+// Lists of companies are not hot enough yet to decode on rusqlite.
+crate::sqlite_read::through_sqlx!(CompanyRow);
+
 impl CompanyRow {
     pub(crate) fn seq(&self) -> i64 {
         self.seq

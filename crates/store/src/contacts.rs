@@ -4,6 +4,7 @@ use crate::db::{SearchTable, Tx};
 use crate::scope::{push_changeable, push_visible};
 use crate::search_index::push_match;
 use crate::sql::{Arg, COUNT_CAP, Page, Sql, push_conditions, sort_spec};
+use crate::sqlite_read::{FromSqliteRow, RowExt};
 use crate::{Db, Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_core::access::{Actor, Visibility};
@@ -50,6 +51,41 @@ pub(crate) struct ContactRow {
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+impl FromSqliteRow for ContactRow {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContactRow> {
+        Ok(ContactRow {
+            seq: r.get("seq")?,
+            id: r.uuid("id")?,
+            family_name: r.get("family_name")?,
+            given_name: r.get("given_name")?,
+            display_name: r.get("display_name")?,
+            emails: Json(r.json("emails")?),
+            phones: Json(r.json("phones")?),
+            address_country: r.get("address_country")?,
+            address_province: r.get("address_province")?,
+            address_city: r.get("address_city")?,
+            address_district: r.get("address_district")?,
+            address_street: r.get("address_street")?,
+            address_postcode: r.get("address_postcode")?,
+            company_id: r.opt_uuid("company_id")?,
+            job_title: r.get("job_title")?,
+            gender: r.get("gender")?,
+            birthday: r.opt_date("birthday")?,
+            preferred_language: r.get("preferred_language")?,
+            source: r.get("source")?,
+            source_detail: r.get("source_detail")?,
+            tags: Json(r.json("tags")?),
+            owner_id: r.opt_uuid("owner_id")?,
+            team_id: r.opt_uuid("team_id")?,
+            visibility: r.get("visibility")?,
+            custom: Json(r.json("custom")?),
+            version: r.get("version")?,
+            created_at: r.ts("created_at")?,
+            updated_at: r.ts("updated_at")?,
+        })
+    }
 }
 
 impl ContactRow {
@@ -509,7 +545,7 @@ pub async fn get(db: &Db, actor: &Actor, id: Uuid) -> Result<Contact> {
     let mut sql = db.sql(&format!("SELECT {COLUMNS} FROM contacts c WHERE c.id = "));
     sql.bind(Arg::Uuid(id));
     push_visible(&mut sql, "c", actor);
-    let row: Option<ContactRow> = db.fetch_optional(sql).await?;
+    let row: Option<ContactRow> = db.read_optional(sql).await?;
     row.map(ContactRow::into_contact).ok_or(StoreError::NotFound)
 }
 
@@ -609,7 +645,7 @@ pub(crate) async fn count(db: &Db, table: &str, filter: Sql) -> Result<(u64, boo
     if let Some(hit) = db.counts.get(&key, generation) {
         return Ok(hit);
     }
-    let n: i64 = db.fetch_scalar(sql).await?;
+    let n: i64 = db.read_i64(sql).await?;
     let value = if n > COUNT_CAP { (COUNT_CAP as u64, true) } else { (n as u64, false) };
     db.counts.put(key, value, generation);
     Ok(value)
@@ -680,7 +716,7 @@ pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec
     };
     push_visible(&mut sql, "c", actor);
     crate::search_index::push_candidate_order(&mut sql, "contact_fts", SEARCH_CANDIDATES);
-    let candidates: Vec<RankCandidate> = db.fetch_all(sql).await?;
+    let candidates: Vec<RankCandidate> = db.read_all(sql).await?;
     let mut scored: Vec<(Uuid, u32)> = candidates
         .iter()
         .map(|c| {
@@ -712,7 +748,7 @@ pub async fn search(db: &Db, actor: &Actor, q: &str, limit: usize) -> Result<Vec
         sql.bind(Arg::Uuid(*id));
     }
     sql.push(")");
-    let rows: Vec<ContactRow> = db.fetch_all(sql).await?;
+    let rows: Vec<ContactRow> = db.read_all(sql).await?;
     let mut by_id: HashMap<Uuid, Contact> = rows.into_iter().map(|r| r.into_contact()).map(|c| (c.id, c)).collect();
     Ok(scored.into_iter().filter_map(|(id, score)| by_id.remove(&id).map(|c| (c, score))).collect())
 }
@@ -727,6 +763,20 @@ struct RankCandidate {
     primary_email: Option<String>,
     primary_phone: Option<String>,
     job_title: Option<String>,
+}
+
+impl FromSqliteRow for RankCandidate {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<RankCandidate> {
+        Ok(RankCandidate {
+            id: r.uuid("id")?,
+            display_name: r.get("display_name")?,
+            family_name: r.get("family_name")?,
+            given_name: r.get("given_name")?,
+            primary_email: r.get("primary_email")?,
+            primary_phone: r.get("primary_phone")?,
+            job_title: r.get("job_title")?,
+        })
+    }
 }
 
 /// How many matching records are ranked per search; more matches than this are cut in `seq` (creation) order.

@@ -87,6 +87,9 @@ pub struct Db {
     pub(crate) write_generation: Arc<AtomicU64>,
     pub(crate) counts: Arc<CountCache>,
     pub(crate) custom_fields: Arc<DefinitionCache>,
+    /// SQLite only: the hot reads on rusqlite (see `sqlite_read`); `None` on PostgreSQL, or when
+    /// `GUANXI_SQLITE_READS=sqlx` asks for sqlx everywhere (to compare the two in a benchmark).
+    pub(crate) sqlite_reads: Option<Arc<crate::sqlite_read::Readers>>,
 }
 
 /// Custom field definitions by object type, see `custom_fields::list`.
@@ -147,7 +150,21 @@ impl Db {
             write_generation: Arc::new(AtomicU64::new(0)),
             counts: Arc::new(CountCache::default()),
             custom_fields: Arc::new(DefinitionCache::default()),
+            sqlite_reads: None,
         }
+    }
+
+    /// This database with every read through sqlx, never rusqlite (tests compare the two read paths).
+    #[doc(hidden)]
+    pub fn with_sqlx_reads(&self) -> Db {
+        let mut db = self.clone();
+        db.sqlite_reads = None;
+        db
+    }
+
+    /// Whether the hot reads go through rusqlite (SQLite, unless `GUANXI_SQLITE_READS=sqlx`).
+    pub fn has_fast_reads(&self) -> bool {
+        self.sqlite_reads.is_some()
     }
 
     pub(crate) fn generation(&self) -> u64 {
@@ -189,7 +206,11 @@ impl Db {
                 // A read-only connection cannot open a database that the writer has not created yet; the writer
                 // above created it, so this only fails for real problems.
                 let read = read?;
-                Ok(Db::with_backend(Backend::Sqlite { write, read }))
+                let mut db = Db::with_backend(Backend::Sqlite { write, read });
+                if std::env::var("GUANXI_SQLITE_READS").map_or(true, |v| v != "sqlx") {
+                    db.sqlite_reads = Some(Arc::new(crate::sqlite_read::Readers::new(path.clone())));
+                }
+                Ok(db)
             }
             DbConfig::Postgres { url, max_connections } => {
                 let opts = PgConnectOptions::from_str(url)?;
@@ -311,6 +332,7 @@ impl<T> BothScalar for T where
 
 use crate::bind_args;
 use crate::sql::Sql;
+use crate::sqlite_read::FromSqliteRow;
 use sqlx::AssertSqlSafe;
 
 impl Db {
@@ -324,6 +346,30 @@ impl Db {
 
     pub async fn fetch_optional<R: BothRow>(&self, sql: Sql) -> Result<Option<R>> {
         Ok(on_db!(self, read, |p| bind_args!(sqlx::query_as::<_, R>, sql).fetch_optional(p).await?))
+    }
+
+    /// [`Db::fetch_all`] for the hot reads: on SQLite through rusqlite when the row type decodes there.
+    pub(crate) async fn read_all<R: BothRow + FromSqliteRow>(&self, sql: Sql) -> Result<Vec<R>> {
+        match &self.sqlite_reads {
+            Some(r) if R::DECODES => r.fetch_all(&sql),
+            _ => self.fetch_all(sql).await,
+        }
+    }
+
+    /// [`Db::fetch_optional`] for the hot reads, see [`Db::read_all`].
+    pub(crate) async fn read_optional<R: BothRow + FromSqliteRow>(&self, sql: Sql) -> Result<Option<R>> {
+        match &self.sqlite_reads {
+            Some(r) if R::DECODES => r.fetch_optional(&sql),
+            _ => self.fetch_optional(sql).await,
+        }
+    }
+
+    /// A count (or any one integer) for the hot reads, see [`Db::read_all`].
+    pub(crate) async fn read_i64(&self, sql: Sql) -> Result<i64> {
+        match &self.sqlite_reads {
+            Some(r) => r.fetch_i64(&sql),
+            None => self.fetch_scalar(sql).await,
+        }
     }
 
     pub async fn fetch_scalar<T: BothScalar>(&self, sql: Sql) -> Result<T> {

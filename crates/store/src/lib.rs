@@ -25,6 +25,7 @@ pub mod saved_views;
 mod scope;
 mod search_index;
 pub mod sql;
+mod sqlite_read;
 pub mod tasks;
 pub mod testing;
 

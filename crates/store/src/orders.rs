@@ -40,6 +40,9 @@ struct OrderRow {
     updated_at: DateTime<Utc>,
 }
 
+// Lists of orders are not hot enough yet to decode on rusqlite.
+crate::sqlite_read::through_sqlx!(OrderRow);
+
 impl OrderRow {
     fn into_order(self, lines: Vec<OrderLine>) -> Order {
         Order {

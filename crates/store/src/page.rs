@@ -3,6 +3,7 @@
 
 use crate::db::BothRow;
 use crate::sql::{Page, SortSpec, Sql, push_keyset_and_order};
+use crate::sqlite_read::FromSqliteRow;
 use crate::{Db, Result};
 use guanxi_core::filter::{Cursor, ListQuery};
 use serde_json::Value;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 /// the item returned and `cursor_of` gives an item's sort value and id for the next page's cursor.
 // The arguments are the parts of one query; a struct holding them would only be built here and unpacked below.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn fetch_page<R: BothRow, T>(
+pub(crate) async fn fetch_page<R: BothRow + FromSqliteRow, T>(
     db: &Db,
     table: &str,
     columns: &str,
@@ -27,7 +28,7 @@ pub(crate) async fn fetch_page<R: BothRow, T>(
     sql.args = filter.args.clone();
     push_keyset_and_order(&mut sql, "c", sort, q.cursor.as_ref())?;
     sql.push(&format!(" LIMIT {}", q.limit + 1));
-    let rows: Vec<R> = db.fetch_all(sql).await?;
+    let rows: Vec<R> = db.read_all(sql).await?;
     let mut items: Vec<T> = rows.into_iter().map(convert).collect();
     let next_cursor = if items.len() > q.limit as usize {
         items.truncate(q.limit as usize);

@@ -35,6 +35,9 @@ struct ProductRow {
     updated_at: DateTime<Utc>,
 }
 
+// Lists of products are not hot enough yet to decode on rusqlite.
+crate::sqlite_read::through_sqlx!(ProductRow);
+
 impl ProductRow {
     fn into_product(self) -> Product {
         Product {

@@ -43,6 +43,9 @@ struct TaskRow {
     updated_at: DateTime<Utc>,
 }
 
+// Lists of tasks are not hot enough yet to decode on rusqlite.
+crate::sqlite_read::through_sqlx!(TaskRow);
+
 impl TaskRow {
     fn into_task(self) -> Task {
         Task {

@@ -73,6 +73,77 @@ backend_test!(contact_round_trip_and_search, |db: Db| async move {
     assert!(contacts::search(&db, &actor, "张伟", 10).await.unwrap().is_empty());
 });
 
+// The hot reads run on rusqlite on SQLite: every field must come back exactly as sqlx decodes it, through get,
+// list (with a cursor and a count) and search.
+backend_test!(both_read_paths_return_the_same_contacts, |db: Db| async move {
+    use guanxi_core::contact::{Gender, PostalAddress};
+    let actor = admin(&db).await;
+    let slow = db.with_sqlx_reads();
+    assert_eq!(db.has_fast_reads(), db.dialect() == guanxi_store::Dialect::Sqlite);
+    assert!(!slow.has_fast_reads());
+    let company = guanxi_store::companies::create(
+        &db,
+        &actor,
+        &guanxi_core::company::CompanyInput {
+            name: Some("杭州云栖科技有限公司".into()), ..Default::default()
+        }
+        .validate(&[])
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let full = ContactInput {
+        family_name: Some("欧阳".into()),
+        given_name: Some("娜娜".into()),
+        emails: vec![
+            EmailEntry { address: "nana@example.com".into(), primary: true },
+            EmailEntry { address: "ouyang@example.cn".into(), primary: false },
+        ],
+        phones: vec![PhoneEntry { number: "13800138000".into(), primary: true }],
+        address: PostalAddress {
+            country: Some("CN".into()),
+            province: Some("浙江".into()),
+            city: Some("杭州".into()),
+            district: Some("西湖区".into()),
+            street: Some("文三路 1 号".into()),
+            postcode: Some("310000".into()),
+        },
+        company_id: Some(company.id),
+        job_title: Some("经理".into()),
+        gender: Some(Gender::Female),
+        birthday: Some(chrono::NaiveDate::from_ymd_opt(1990, 2, 28).unwrap()),
+        preferred_language: Some("zh-CN".into()),
+        source_detail: Some("展会 2026".into()),
+        tags: vec!["vip".into(), "华东".into()],
+        owner_id: Some(actor.user_id),
+        ..Default::default()
+    };
+    let a = contacts::create(&db, &actor, &full.validate(&rules()).unwrap()).await.unwrap();
+    let sparse = ContactInput { given_name: Some("Ada".into()), ..Default::default() };
+    let b = contacts::create(&db, &actor, &sparse.validate(&rules()).unwrap()).await.unwrap();
+    for id in [a.id, b.id] {
+        let fast = contacts::get(&db, &actor, id).await.unwrap();
+        assert_eq!(fast, contacts::get(&slow, &actor, id).await.unwrap());
+        assert_eq!(fast, if id == a.id { a.clone() } else { b.clone() });
+    }
+    let filters = vec!["created_at:gt:2000-01-01T00:00:00Z".to_string()];
+    let lq = parse_list_query(
+        &ListParams { filters: &filters, sort: Some("display_name"), limit: Some(1), cursor: None, q: None },
+        CONTACT_FIELDS,
+        &[],
+        actor.user_id,
+    )
+    .unwrap();
+    let (p1, p2) = (contacts::list(&db, &actor, &lq).await.unwrap(), contacts::list(&slow, &actor, &lq).await.unwrap());
+    assert_eq!((p1.items.clone(), p1.total, p1.next_cursor.clone()), (p2.items, p2.total, p2.next_cursor));
+    assert_eq!(p1.total, 2);
+    for q in ["欧阳", "nana", "8000", "ada"] {
+        let fast = contacts::search(&db, &actor, q, 10).await.unwrap();
+        assert_eq!(fast, contacts::search(&slow, &actor, q, 10).await.unwrap(), "{q}");
+        assert_eq!(fast.len(), 1, "{q}");
+    }
+});
+
 backend_test!(search_index_of_an_older_version_is_rebuilt_at_start, |db: Db| async move {
     let actor = admin(&db).await;
     let company = guanxi_core::company::CompanyInput {
