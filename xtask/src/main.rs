@@ -3,6 +3,7 @@
 mod bench_analytics;
 mod bench_api;
 mod bench_dedup;
+mod bench_import;
 mod bench_ui;
 mod docs;
 
@@ -28,6 +29,8 @@ enum Bench {
     Api(bench_api::ApiArgs),
     /// The duplicate scan: N synthetic contacts loaded through the API, then one timed contact scan.
     Dedup(bench_dedup::DedupArgs),
+    /// `guanxi import` of an N-row contact CSV into a fresh database (rows/s, peak RSS), then `guanxi export`.
+    Import(bench_import::ImportArgs),
     /// The web UI: server time of the contact page and the filtered contacts list at N contacts.
     Ui(bench_ui::UiArgs),
     /// Customer analytics against pandas/lifetimes/scikit-learn/mlxtend on the same data (and `guanxi analyze`
@@ -43,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         Task::Bench(Bench::Api(args)) => bench_api::run(args),
         Task::Bench(Bench::Dedup(args)) => bench_dedup::run(args),
         Task::Bench(Bench::Ui(args)) => bench_ui::run(args),
+        Task::Bench(Bench::Import(args)) => bench_import::run(args),
         Task::Bench(Bench::Analytics(args)) => bench_analytics::run(args),
         Task::Bench(Bench::AnalyticsWorker(args)) => bench_analytics::run_worker(args),
     }

@@ -110,7 +110,7 @@ pub enum Storage {
 }
 
 impl Storage {
-    fn args(&self) -> Vec<String> {
+    pub fn args(&self) -> Vec<String> {
         match self {
             Storage::Sqlite { data_dir } => vec!["--data-dir".into(), data_dir.display().to_string()],
             Storage::Postgres { url } => vec!["--database-url".into(), url.clone()],
