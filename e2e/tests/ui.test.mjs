@@ -211,6 +211,7 @@ test("every input of the main pages has a label", async () => {
     "/companies",
     `/companies/${seeded.harbor.id}`,
     "/companies/new",
+    "/imports",
     "/orders",
     "/orders/new",
     "/products",
@@ -495,4 +496,34 @@ test("scans for duplicates, merges 张伟 / 張偉 taking one field from the oth
   assert.equal(await page.textContent("h1"), "張偉");
   await page.goto(`${BASE}/contacts/${older.id}`);
   assert.ok((await page.textContent("main")).includes("采购经理"));
+});
+
+test("imports a CSV through the pages: upload, check the mapping, start, watch, undo", async () => {
+  const page = await newPage();
+  await login(page);
+  await Promise.all([page.waitForURL(/\/imports\?type=contacts$/), page.click("#import-link")]);
+  assert.equal(await page.textContent("h1"), "导入");
+  const s = seeded.suffix;
+  const csv = `姓名,手机,邮箱\n导入甲${s},13700${s.padStart(6, "0")},import-a-${s}@example.com\n导入乙${s},,import-b-${s}@example.com\n坏行${s},,not-an-email\n`;
+  await page.setInputFiles("#import-file", { name: `客户-${s}.csv`, mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await Promise.all([page.waitForURL(/\/imports\/preview\?/), page.click("#upload-button")]);
+  assert.equal(await page.textContent("h1"), "检查导入");
+  // The proposed mapping, one labelled select per column.
+  assert.equal(await page.inputValue("#col-0"), "name");
+  assert.equal(await page.inputValue("#col-1"), "phone");
+  assert.equal(await page.inputValue("#col-2"), "email");
+  assert.match(await page.textContent("#preview-rows tbody"), new RegExp(`导入甲${s}`));
+  assert.equal(await page.locator("#preview-rows tbody ul.field-error").count(), 1, "the bad row shows its reason");
+  await Promise.all([page.waitForURL(/\/imports\/[0-9a-f-]{36}$/), page.click("#start-import")]);
+  // The page asks to be refreshed until the job ends; reloading here keeps the wait deterministic.
+  const job = page.url();
+  for (let i = 0; i < 300 && (await page.textContent("#import-status")) !== "已完成"; i++) {
+    await page.waitForTimeout(100);
+    await page.goto(job);
+  }
+  assert.equal(await page.textContent("#import-counts"), "已读取 3 行：新建 2，更新 0，拒绝 1");
+  assert.match(await page.textContent("#rejected-rows tbody"), /邮箱/);
+  await Promise.all([page.waitForURL(/notice=undone$/), page.click("#undo-import")]);
+  assert.equal(await page.textContent("#import-notice"), "导入已撤销。");
+  assert.equal(await page.textContent("#import-status"), "已撤销");
 });
