@@ -65,6 +65,8 @@ struct Report {
     peak: f64,
     load_before: String,
     load_after: String,
+    /// The server's own account of where the scan's time went (its `duplicate scan finished` log line).
+    phases: String,
 }
 
 pub fn run(args: DedupArgs) -> Result<()> {
@@ -210,6 +212,7 @@ async fn scan(args: &DedupArgs, srv: &mut Server, n: u64, email: &str, password:
         bail!("the scan failed: {scan}");
     }
     let (peak, _) = srv.memory_mib()?;
+    let phases = scan_log_line(&srv.log).unwrap_or_default();
     Ok(Report {
         contacts: n,
         duplicates,
@@ -220,7 +223,31 @@ async fn scan(args: &DedupArgs, srv: &mut Server, n: u64, email: &str, password:
         peak,
         load_before,
         load_after: load_average(),
+        phases,
     })
+}
+
+/// The fields of the server's last `duplicate scan finished` log line (`read_ms=… compare_ms=…`), without the
+/// terminal colours the log may carry.
+fn scan_log_line(log: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let line = text.lines().rev().find(|l| l.contains("duplicate scan finished"))?;
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An escape sequence runs to its final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    let fields = plain.split_once("duplicate scan finished").map_or(plain.as_str(), |(_, rest)| rest);
+    Some(fields.trim().to_string())
 }
 
 fn table(args: &DedupArgs, r: &Report) -> String {
@@ -247,6 +274,9 @@ fn table(args: &DedupArgs, r: &Report) -> String {
         "| server RSS before the scan → peak during it (VmHWM reset at the start) | {:.0} → {:.0} MiB |",
         r.rss_before, r.peak
     );
+    if !r.phases.is_empty() {
+        let _ = writeln!(s, "| server's phase timings (log) | `{}` |", r.phases);
+    }
     let _ = writeln!(s, "| loading the contacts (not part of the scan) | {:.1} s |", r.load_seconds);
     let _ = writeln!(s, "| load average before → after the scan | {} → {} |", r.load_before, r.load_after);
     s
