@@ -24,15 +24,26 @@
 //!
 //! - exact keys, compared all-with-all: each email, each phone, and the name or its pinyin together with the
 //!   company, the birthday or a company email domain. A key held by more than [`MAX_BLOCK`] records (a
-//!   switchboard number, `info@` placeholders, forty 张伟 at one employer) is evidence of nothing and skipped;
-//!   the count of skipped keys is reported.
+//!   switchboard number, `info@` placeholders) is evidence of nothing and skipped; the count of skipped keys is
+//!   reported. A name with an attribute whose group is expected to hold several others of that name by chance
+//!   (a common name at a large company or domain, see [`Frequencies`]) is not a key at all: such a pair could
+//!   not reach [`MIN_SCORE`] on the name and that attribute.
 //! - neighbourhood keys: the records of one company, one birthday or one company email domain, sorted by the
 //!   pinyin of their name; each is compared with the next [`WINDOW`] records. This finds similar names
 //!   (`Jonathan` / `Jonathon`) at a cost linear in the number of records.
 //!
 //! The pairs the keys yield are sorted and deduplicated (a pair found through several keys is scored once),
-//! then scored on up to [`MAX_THREADS`] threads, each taking a contiguous share so that the results come out
-//! in order. [`Progress`] lets another thread watch a long scan.
+//! then scored in rounds on up to [`MAX_THREADS`] threads, each taking a contiguous share so that the results
+//! come out in order; each round's candidates are handed on ([`contact_pairs_each`]) before the next round,
+//! so that a scan writes them as they come and never holds them all. [`Progress`] lets another thread watch a
+//! long scan.
+//!
+//! # Scoring in a data set
+//!
+//! A scan weighs the attributes next to a name with the [`Frequencies`] of its data set: two 张伟 at a company
+//! of 5,000 contacts, or at an email domain that a tenth of all contacts use, are not a candidate pair unless
+//! something rarer agrees too; two people with a rare name at that company still are. The check of one new
+//! record ([`score_contacts`]) has no data set and weighs every attribute in full.
 
 mod frequencies;
 mod normalise;

@@ -323,6 +323,8 @@ fn contact_facts(
         company_id,
         birthday: birthday.map(|b| b.to_string()),
         city: city.map(str::to_string),
+        // Stored records and drafts have been through `guanxi-core`'s validation.
+        points_validated: true,
     }
 }
 
