@@ -67,6 +67,11 @@ struct Report {
     load_after: String,
     /// The server's own account of where the scan's time went (its `duplicate scan finished` log line).
     phases: String,
+    /// Open candidate pairs that share an email or phone (the re-entered copies: the synthetic contacts'
+    /// addresses carry their number, so only a copy shares one), and the reason codes of the others, commonest
+    /// first.
+    sharing_a_point: u64,
+    others: Vec<(String, u64)>,
 }
 
 pub fn run(args: DedupArgs) -> Result<()> {
@@ -213,6 +218,7 @@ async fn scan(args: &DedupArgs, srv: &mut Server, n: u64, email: &str, password:
     }
     let (peak, _) = srv.memory_mib()?;
     let phases = scan_log_line(&srv.log).unwrap_or_default();
+    let (sharing_a_point, others) = tally_candidates(&mut conn).await?;
     Ok(Report {
         contacts: n,
         duplicates,
@@ -224,7 +230,44 @@ async fn scan(args: &DedupArgs, srv: &mut Server, n: u64, email: &str, password:
         load_before,
         load_after: load_average(),
         phases,
+        sharing_a_point,
+        others,
     })
+}
+
+/// Pages through the open contact candidates: how many share an email or phone, and the reason codes of the
+/// rest.
+async fn tally_candidates(conn: &mut Conn) -> Result<(u64, Vec<(String, u64)>)> {
+    let mut sharing = 0u64;
+    let mut others: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = String::from("/api/v1/dedup/candidates?object=contacts&limit=500");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={}", dataset::encode_query(c)));
+        }
+        let (status, bytes) = send_within(conn, Duration::from_secs(60), Method::GET, &path, None).await?;
+        if !status.is_success() {
+            bail!("GET {path} -> {status}: {}", String::from_utf8_lossy(&bytes));
+        }
+        let page: Value = serde_json::from_slice(&bytes).context("candidates")?;
+        for c in page["items"].as_array().context("items")? {
+            let codes: Vec<&str> =
+                c["reasons"].as_array().into_iter().flatten().filter_map(|r| r["code"].as_str()).collect();
+            if codes.iter().any(|c| *c == "same_email" || *c == "same_phone") {
+                sharing += 1;
+            } else {
+                *others.entry(codes.join("+")).or_default() += 1;
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut others: Vec<(String, u64)> = others.into_iter().collect();
+    others.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok((sharing, others))
 }
 
 /// The fields of the server's last `duplicate scan finished` log line (`read_ms=… compare_ms=…`), without the
@@ -269,6 +312,14 @@ fn table(args: &DedupArgs, r: &Report) -> String {
     let _ = writeln!(s, "| pairs compared after blocking | {} |", r.scan["compared"]);
     let _ = writeln!(s, "| candidate pairs | {} |", r.scan["pairs"]);
     let _ = writeln!(s, "| oversized blocks skipped | {} |", r.scan["oversized_blocks"]);
+    let others: u64 = r.others.iter().map(|o| o.1).sum();
+    let top: Vec<String> = r.others.iter().take(3).map(|(codes, n)| format!("{codes} {n}")).collect();
+    let _ = writeln!(
+        s,
+        "| candidates sharing an email or phone (the re-entered copies) / others | {} / {others}{} |",
+        r.sharing_a_point,
+        if top.is_empty() { String::new() } else { format!(" ({})", top.join(", ")) }
+    );
     let _ = writeln!(
         s,
         "| server RSS before the scan → peak during it (VmHWM reset at the start) | {:.0} → {:.0} MiB |",
