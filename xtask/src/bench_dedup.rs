@@ -65,6 +65,13 @@ struct Report {
     peak: f64,
     load_before: String,
     load_after: String,
+    /// The server's own account of where the scan's time went (its `duplicate scan finished` log line).
+    phases: String,
+    /// Open candidate pairs that share an email or phone (the re-entered copies: the synthetic contacts'
+    /// addresses carry their number, so only a copy shares one), and the reason codes of the others, commonest
+    /// first.
+    sharing_a_point: u64,
+    others: Vec<(String, u64)>,
 }
 
 pub fn run(args: DedupArgs) -> Result<()> {
@@ -210,6 +217,8 @@ async fn scan(args: &DedupArgs, srv: &mut Server, n: u64, email: &str, password:
         bail!("the scan failed: {scan}");
     }
     let (peak, _) = srv.memory_mib()?;
+    let phases = scan_log_line(&srv.log).unwrap_or_default();
+    let (sharing_a_point, others) = tally_candidates(&mut conn).await?;
     Ok(Report {
         contacts: n,
         duplicates,
@@ -220,7 +229,68 @@ async fn scan(args: &DedupArgs, srv: &mut Server, n: u64, email: &str, password:
         peak,
         load_before,
         load_after: load_average(),
+        phases,
+        sharing_a_point,
+        others,
     })
+}
+
+/// Pages through the open contact candidates: how many share an email or phone, and the reason codes of the
+/// rest.
+async fn tally_candidates(conn: &mut Conn) -> Result<(u64, Vec<(String, u64)>)> {
+    let mut sharing = 0u64;
+    let mut others: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = String::from("/api/v1/dedup/candidates?object=contacts&limit=500");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={}", dataset::encode_query(c)));
+        }
+        let (status, bytes) = send_within(conn, Duration::from_secs(60), Method::GET, &path, None).await?;
+        if !status.is_success() {
+            bail!("GET {path} -> {status}: {}", String::from_utf8_lossy(&bytes));
+        }
+        let page: Value = serde_json::from_slice(&bytes).context("candidates")?;
+        for c in page["items"].as_array().context("items")? {
+            let codes: Vec<&str> =
+                c["reasons"].as_array().into_iter().flatten().filter_map(|r| r["code"].as_str()).collect();
+            if codes.iter().any(|c| *c == "same_email" || *c == "same_phone") {
+                sharing += 1;
+            } else {
+                *others.entry(codes.join("+")).or_default() += 1;
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut others: Vec<(String, u64)> = others.into_iter().collect();
+    others.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok((sharing, others))
+}
+
+/// The fields of the server's last `duplicate scan finished` log line (`read_ms=… compare_ms=…`), without the
+/// terminal colours the log may carry.
+fn scan_log_line(log: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let line = text.lines().rev().find(|l| l.contains("duplicate scan finished"))?;
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An escape sequence runs to its final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    let fields = plain.split_once("duplicate scan finished").map_or(plain.as_str(), |(_, rest)| rest);
+    Some(fields.trim().to_string())
 }
 
 fn table(args: &DedupArgs, r: &Report) -> String {
@@ -242,11 +312,22 @@ fn table(args: &DedupArgs, r: &Report) -> String {
     let _ = writeln!(s, "| pairs compared after blocking | {} |", r.scan["compared"]);
     let _ = writeln!(s, "| candidate pairs | {} |", r.scan["pairs"]);
     let _ = writeln!(s, "| oversized blocks skipped | {} |", r.scan["oversized_blocks"]);
+    let others: u64 = r.others.iter().map(|o| o.1).sum();
+    let top: Vec<String> = r.others.iter().take(3).map(|(codes, n)| format!("{codes} {n}")).collect();
+    let _ = writeln!(
+        s,
+        "| candidates sharing an email or phone (the re-entered copies) / others | {} / {others}{} |",
+        r.sharing_a_point,
+        if top.is_empty() { String::new() } else { format!(" ({})", top.join(", ")) }
+    );
     let _ = writeln!(
         s,
         "| server RSS before the scan → peak during it (VmHWM reset at the start) | {:.0} → {:.0} MiB |",
         r.rss_before, r.peak
     );
+    if !r.phases.is_empty() {
+        let _ = writeln!(s, "| server's phase timings (log) | `{}` |", r.phases);
+    }
     let _ = writeln!(s, "| loading the contacts (not part of the scan) | {:.1} s |", r.load_seconds);
     let _ = writeln!(s, "| load average before → after the scan | {} → {} |", r.load_before, r.load_after);
     s

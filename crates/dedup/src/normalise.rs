@@ -73,7 +73,12 @@ pub(crate) fn plain_name_key(s: &str) -> String {
 /// assert_eq!(guanxi_dedup::pinyin_key("章伟"), guanxi_dedup::pinyin_key("張偉"));
 /// ```
 pub fn pinyin_key(s: &str) -> String {
-    let folded = name_key(s);
+    pinyin_of_name_key(&name_key(s))
+}
+
+/// [`pinyin_key`] of a name already turned into its [`name_key`] (a scan has it at hand: no second
+/// simplification).
+pub(crate) fn pinyin_of_name_key(folded: &str) -> String {
     let mut out = String::with_capacity(folded.len() * 2);
     for c in folded.chars() {
         if is_cjk(c) {

@@ -43,6 +43,19 @@ pub enum Reason {
     SimilarCompanyName { a: String, b: String, distance: u32 },
 }
 
+/// The weights of the contact reasons, shared with the contact scorer (which weighs before it builds reasons).
+pub(crate) mod weight {
+    pub const SAME_EMAIL: f64 = 0.9;
+    pub const SAME_PHONE: f64 = 0.85;
+    pub const SAME_NAME: f64 = 0.4;
+    pub const PINYIN_NAME: f64 = 0.3;
+    pub const SIMILAR_NAME: f64 = 0.25;
+    pub const SAME_COMPANY: f64 = 0.4;
+    pub const SAME_BIRTHDAY: f64 = 0.4;
+    pub const SAME_EMAIL_DOMAIN: f64 = 0.35;
+    pub const SAME_CITY: f64 = 0.15;
+}
+
 /// The language of reason texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -78,18 +91,19 @@ impl Reason {
 
     /// How strongly this reason alone says "same customer", as a probability; reasons combine as independent
     /// evidence (see [`crate::combine`]). Attribute reasons (company, birthday, city, email domain) count only
-    /// next to a name reason, which the scorers enforce.
+    /// next to a name reason, which the scorers enforce; in a scan they also count for less when the data set
+    /// makes the coincidence likely (see [`crate::Frequencies`]).
     pub fn weight(&self) -> f64 {
         match self {
-            Reason::SameEmail { .. } => 0.9,
-            Reason::SamePhone { .. } => 0.85,
-            Reason::SameName { .. } | Reason::TraditionalSimplifiedName { .. } => 0.4,
-            Reason::PinyinName { .. } => 0.3,
-            Reason::SimilarName { .. } => 0.25,
-            Reason::SameCompany => 0.4,
-            Reason::SameBirthday { .. } => 0.4,
-            Reason::SameEmailDomain { .. } => 0.35,
-            Reason::SameCity { .. } => 0.15,
+            Reason::SameEmail { .. } => weight::SAME_EMAIL,
+            Reason::SamePhone { .. } => weight::SAME_PHONE,
+            Reason::SameName { .. } | Reason::TraditionalSimplifiedName { .. } => weight::SAME_NAME,
+            Reason::PinyinName { .. } => weight::PINYIN_NAME,
+            Reason::SimilarName { .. } => weight::SIMILAR_NAME,
+            Reason::SameCompany => weight::SAME_COMPANY,
+            Reason::SameBirthday { .. } => weight::SAME_BIRTHDAY,
+            Reason::SameEmailDomain { .. } => weight::SAME_EMAIL_DOMAIN,
+            Reason::SameCity { .. } => weight::SAME_CITY,
             Reason::SameDomain { .. } => 0.9,
             Reason::SameCompanyName { .. } => 0.8,
             Reason::SimilarCompanyName { .. } => 0.45,
@@ -150,7 +164,11 @@ impl Reason {
 /// assert_eq!(combine(&[]), 0);
 /// ```
 pub fn combine(reasons: &[Reason]) -> u8 {
-    let miss: f64 = reasons.iter().map(|r| 1.0 - r.weight()).product();
+    to_score(reasons.iter().map(|r| 1.0 - r.weight()).product())
+}
+
+/// A score from the chance that every piece of evidence is wrong.
+pub(crate) fn to_score(miss: f64) -> u8 {
     ((1.0 - miss) * 100.0).round().clamp(0.0, 100.0) as u8
 }
 

@@ -1,9 +1,10 @@
 //! Pair scoring: which reasons two records share and how much they add up to.
 
+use crate::frequencies::{Counted, Frequencies};
 use crate::normalise::{
-    FREE_MAIL_DOMAINS, company_key, domain_key, email_key, name_key, phone_key, pinyin_key, plain_name_key,
+    FREE_MAIL_DOMAINS, company_key, domain_key, email_key, name_key, phone_key, pinyin_of_name_key, plain_name_key,
 };
-use crate::reason::{Reason, combine};
+use crate::reason::{Reason, combine, to_score, weight};
 use guanxi_core::contact_point::Region;
 use uuid::Uuid;
 
@@ -11,6 +12,10 @@ use uuid::Uuid;
 /// an attribute that narrows it down (same company, birthday or company email domain): two 张伟 in one city
 /// are usually two people.
 pub const MIN_SCORE: u8 = 50;
+
+/// How many other names one edit away a name is taken to have (`Jonathan`: `Jonathon`, `Johnathan`…; `王明`:
+/// `王敏`…) when weighing a similar name against the size of a group.
+const SIMILAR_NAMES: u32 = 10;
 
 /// Shared contact points reported per pair (a pair sharing ten numbers needs no ten reasons).
 const MAX_POINT_REASONS: usize = 3;
@@ -25,6 +30,10 @@ pub struct ContactFacts {
     /// `YYYY-MM-DD`.
     pub birthday: Option<String>,
     pub city: Option<String>,
+    /// The emails and phones are already in the form the store keeps them: validated by `guanxi-core`
+    /// (normalised email, E.164 phone with an optional `;ext=`). Their keys are then read off rather than
+    /// parsed again, which is most of the cost of a record's keys (a phone parse takes tens of microseconds).
+    pub points_validated: bool,
 }
 
 /// A contact's comparable forms, computed once per record.
@@ -45,12 +54,12 @@ pub struct ContactKeys {
 impl ContactKeys {
     /// `region` reads phone numbers written without a country code.
     pub fn new(f: &ContactFacts, region: Region) -> ContactKeys {
-        let mut emails: Vec<Box<str>> =
-            f.emails.iter().map(|e| email_key(e)).filter(|e| !e.is_empty()).map(Into::into).collect();
+        let email = |e: &String| if f.points_validated { e.clone() } else { email_key(e) };
+        let phone = |p: &String| if f.points_validated { validated_phone_key(p, region) } else { phone_key(p, region) };
+        let mut emails: Vec<Box<str>> = f.emails.iter().map(email).filter(|e| !e.is_empty()).map(Into::into).collect();
         emails.sort();
         emails.dedup();
-        let mut phones: Vec<Box<str>> =
-            f.phones.iter().map(|p| phone_key(p, region)).filter(|p| p.len() >= 5).map(Into::into).collect();
+        let mut phones: Vec<Box<str>> = f.phones.iter().map(phone).filter(|p| p.len() >= 5).map(Into::into).collect();
         phones.sort();
         phones.dedup();
         let mut email_domains: Vec<Box<str>> = emails
@@ -65,10 +74,11 @@ impl ContactKeys {
             // 北京市 and 北京 are one city.
             c.strip_suffix('市').filter(|r| !r.is_empty()).unwrap_or(&c).into()
         });
+        let name = name_key(&f.display_name);
         ContactKeys {
             display_name: f.display_name.trim().into(),
-            name: name_key(&f.display_name).into(),
-            pinyin: pinyin_key(&f.display_name).into(),
+            pinyin: pinyin_of_name_key(&name).into(),
+            name: name.into(),
             emails: emails.into(),
             phones: phones.into(),
             email_domains: email_domains.into(),
@@ -76,6 +86,16 @@ impl ContactKeys {
             birthday: f.birthday.as_deref().filter(|b| !b.is_empty()).map(Into::into),
             city,
         }
+    }
+}
+
+/// The key of a phone number as `guanxi-core` stores it (`+8613800138000;ext=12`): the E.164 part, which is
+/// what [`phone_key`] makes of it. Anything else is parsed.
+fn validated_phone_key(p: &str, region: Region) -> String {
+    let number = p.split_once(";ext=").map_or(p, |(n, _)| n);
+    match number.strip_prefix('+') {
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => number.to_string(),
+        _ => phone_key(p, region),
     }
 }
 
@@ -107,7 +127,9 @@ fn similar_distance(a: &str, b: &str) -> Option<u32> {
     (d > 0 && d <= allowed).then_some(d as u32)
 }
 
-/// Scores two contacts; `None` when they are not a candidate pair (below [`MIN_SCORE`]).
+/// Scores two contacts; `None` when they are not a candidate pair (below [`MIN_SCORE`]). Every name and
+/// attribute counts as rare: this is the check of one record against a few; a scan weighs with the
+/// [`Frequencies`] of its data set ([`score_contacts_in`]).
 ///
 /// ```
 /// use guanxi_core::contact_point::Region;
@@ -118,57 +140,100 @@ fn similar_distance(a: &str, b: &str) -> Option<u32> {
 /// assert_eq!(m.reasons.iter().map(|r| r.code()).collect::<Vec<_>>(), ["same_phone", "traditional_simplified_name"]);
 /// ```
 pub fn score_contacts(a: &ContactKeys, b: &ContactKeys) -> Option<Match> {
-    let mut reasons = Vec::new();
-    let emails: Vec<&str> = shared(&a.emails, &b.emails).take(MAX_POINT_REASONS).collect();
-    reasons.extend(emails.iter().map(|e| Reason::SameEmail { email: e.to_string() }));
-    reasons.extend(shared(&a.phones, &b.phones).take(MAX_POINT_REASONS).map(|p| Reason::SamePhone { phone: p.into() }));
+    score_contacts_in(a, b, &Frequencies::default())
+}
+
+/// How two names match, before it becomes a [`Reason`].
+#[derive(Clone, Copy)]
+enum NameMatch {
+    /// Equal once folded and simplified.
+    Same,
+    Pinyin,
+    Similar(u32),
+}
+
+/// Scores two contacts of a data set whose frequencies are `freq`: a shared company, birthday, company email
+/// domain or city counts next to a name only as far as the coincidence is unlikely in this data set (see
+/// [`Frequencies`]); a shared email or phone always counts in full. `None` below [`MIN_SCORE`].
+///
+/// The score is computed before any reason is built, so that the many pairs blocking proposes and scoring
+/// rejects cost no allocation.
+pub fn score_contacts_in(a: &ContactKeys, b: &ContactKeys, freq: &Frequencies) -> Option<Match> {
+    let emails = shared(&a.emails, &b.emails).take(MAX_POINT_REASONS).count();
+    let phones = shared(&a.phones, &b.phones).take(MAX_POINT_REASONS).count();
+    let mut miss = (1.0 - weight::SAME_EMAIL).powi(emails as i32) * (1.0 - weight::SAME_PHONE).powi(phones as i32);
 
     // Two known, different birthdays: two people, whatever their names say.
     let birthdays_differ = matches!((&a.birthday, &b.birthday), (Some(x), Some(y)) if x != y);
     let name = if birthdays_differ {
         None
     } else if !a.name.is_empty() && a.name == b.name {
-        if plain_name_key(&a.display_name) == plain_name_key(&b.display_name) {
-            Some(Reason::SameName { name: a.display_name.to_string() })
-        } else {
-            Some(Reason::TraditionalSimplifiedName { a: a.display_name.to_string(), b: b.display_name.to_string() })
-        }
+        Some(NameMatch::Same)
     } else if !a.pinyin.is_empty() && a.pinyin == b.pinyin {
-        Some(Reason::PinyinName {
-            a: a.display_name.to_string(),
-            b: b.display_name.to_string(),
-            pinyin: a.pinyin.to_string(),
-        })
+        Some(NameMatch::Pinyin)
     } else {
-        similar_distance(&a.pinyin, &b.pinyin).map(|distance| Reason::SimilarName {
-            a: a.display_name.to_string(),
-            b: b.display_name.to_string(),
-            distance,
-        })
+        similar_distance(&a.pinyin, &b.pinyin).map(NameMatch::Similar)
     };
+    let company = a.company_id.filter(|c| b.company_id == Some(*c));
+    let birthday = a.birthday.as_deref().filter(|x| b.birthday.as_deref() == Some(*x));
+    // The domain says nothing more once an address is shared.
+    let domain = if emails == 0 { shared(&a.email_domains, &b.email_domains).next() } else { None };
+    let city = a.city.as_deref().filter(|x| b.city.as_deref() == Some(*x));
     if let Some(name) = name {
-        reasons.push(name);
-        if a.company_id.is_some() && a.company_id == b.company_id {
+        let (name_weight, holders) = match name {
+            NameMatch::Same => (weight::SAME_NAME, freq.count(Counted::Name, &*a.name)),
+            NameMatch::Pinyin => (weight::PINYIN_NAME, freq.count(Counted::Pinyin, &*a.pinyin)),
+            // A group holds a name like these when it holds either or one of their neighbours.
+            NameMatch::Similar(_) => {
+                let both = freq.count(Counted::Pinyin, &*a.pinyin) + freq.count(Counted::Pinyin, &*b.pinyin);
+                (weight::SIMILAR_NAME, (both * SIMILAR_NAMES).saturating_sub(1))
+            }
+        };
+        miss *= 1.0 - name_weight;
+        let mut attribute = |w: f64, group: u32| miss *= 1.0 - w * freq.specificity(group, holders);
+        if let Some(c) = &company {
+            attribute(weight::SAME_COMPANY, freq.company(c));
+        }
+        if let Some(x) = birthday {
+            attribute(weight::SAME_BIRTHDAY, freq.count(Counted::Birthday, x));
+        }
+        if let Some(d) = domain {
+            attribute(weight::SAME_EMAIL_DOMAIN, freq.count(Counted::EmailDomain, d));
+        }
+        if let Some(x) = city {
+            attribute(weight::SAME_CITY, freq.count(Counted::City, x));
+        }
+    }
+    let score = to_score(miss);
+    if score < MIN_SCORE {
+        return None;
+    }
+    let mut reasons = Vec::new();
+    reasons.extend(shared(&a.emails, &b.emails).take(MAX_POINT_REASONS).map(|e| Reason::SameEmail { email: e.into() }));
+    reasons.extend(shared(&a.phones, &b.phones).take(MAX_POINT_REASONS).map(|p| Reason::SamePhone { phone: p.into() }));
+    if let Some(name) = name {
+        let (x, y) = (a.display_name.to_string(), b.display_name.to_string());
+        reasons.push(match name {
+            // Compared as written only here, for the few pairs that pass: folding allocates.
+            NameMatch::Same if x == y || plain_name_key(&x) == plain_name_key(&y) => Reason::SameName { name: x },
+            NameMatch::Same => Reason::TraditionalSimplifiedName { a: x, b: y },
+            NameMatch::Pinyin => Reason::PinyinName { a: x, b: y, pinyin: a.pinyin.to_string() },
+            NameMatch::Similar(distance) => Reason::SimilarName { a: x, b: y, distance },
+        });
+        if company.is_some() {
             reasons.push(Reason::SameCompany);
         }
-        if let (Some(x), Some(y)) = (&a.birthday, &b.birthday)
-            && x == y
-        {
+        if let Some(x) = birthday {
             reasons.push(Reason::SameBirthday { birthday: x.to_string() });
         }
-        if emails.is_empty()
-            && let Some(d) = shared(&a.email_domains, &b.email_domains).next()
-        {
+        if let Some(d) = domain {
             reasons.push(Reason::SameEmailDomain { domain: d.to_string() });
         }
-        if let (Some(x), Some(y)) = (&a.city, &b.city)
-            && x == y
-        {
+        if let Some(x) = city {
             reasons.push(Reason::SameCity { city: x.to_string() });
         }
     }
-    let score = combine(&reasons);
-    (score >= MIN_SCORE).then_some(Match { score, reasons })
+    Some(Match { score, reasons })
 }
 
 /// What the engine compares of a company.
@@ -304,6 +369,27 @@ mod tests {
         let a = keys(ContactFacts { emails: vec!["jon@qq.com".into()], ..contact("Jonathan Smith") });
         let b = keys(ContactFacts { emails: vec!["j.smith@qq.com".into()], ..contact("Jonathon Smith") });
         assert_eq!(score_contacts(&a, &b), None);
+    }
+
+    #[test]
+    fn validated_points_give_the_keys_a_parse_gives() {
+        use guanxi_core::contact_point::{EmailAddress, PhoneNumber};
+        let emails = ["Wei.Zhang@Acme.cn", "ＡＤＡ@example.com", "li.na@163.com"];
+        let phones = ["+86 138-0013-8000", "0086 139 0013 9000", "(010) 6552 9988 ext. 12", "+44 20 7946 0958"];
+        let raw = ContactFacts {
+            display_name: "张伟".into(),
+            emails: emails.iter().map(|e| e.to_string()).collect(),
+            phones: phones.iter().map(|p| p.to_string()).collect(),
+            ..Default::default()
+        };
+        let stored = ContactFacts {
+            emails: emails.iter().map(|e| EmailAddress::parse(e).unwrap().into_string()).collect(),
+            phones: phones.iter().map(|p| PhoneNumber::parse(p, Region::CN).unwrap().to_string()).collect(),
+            points_validated: true,
+            ..raw.clone()
+        };
+        assert!(stored.phones.iter().any(|p| p.contains(";ext=")), "{:?}", stored.phones);
+        assert_eq!(ContactKeys::new(&stored, Region::CN), ContactKeys::new(&raw, Region::CN));
     }
 
     #[test]

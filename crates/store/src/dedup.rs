@@ -115,8 +115,12 @@ const INTERRUPTED: &str = "interrupted: the server stopped while the scan ran; s
 const SCAN_PAGE: i64 = 5000;
 /// Candidate rows per INSERT.
 const WRITE_CHUNK: usize = 300;
-/// INSERTs per transaction while a scan writes its pairs.
-const WRITE_STATEMENTS: usize = 5;
+/// Candidate pairs per transaction while a scan writes them: one transaction for all pairs held SQLite's
+/// single writer for over 30 s at 1M contacts.
+const WRITE_BATCH: usize = WRITE_CHUNK * 5;
+/// Rounds of scored pairs (see `guanxi_dedup::contact_pairs_each`) waiting to be written before scoring
+/// waits for the writer.
+const ROUNDS_IN_FLIGHT: usize = 4;
 
 /// Registers a new scan of `object` as running and returns it; [`execute_scan`] then does the work (the API runs
 /// it in the background). One scan per object at a time: while one runs, a second start answers
@@ -319,6 +323,8 @@ fn contact_facts(
         company_id,
         birthday: birthday.map(|b| b.to_string()),
         city: city.map(str::to_string),
+        // Stored records and drafts have been through `guanxi-core`'s validation.
+        points_validated: true,
     }
 }
 
@@ -374,7 +380,12 @@ impl ScanRow for CompanyScanRow {
 /// Reads every record page by page (keyset on `seq`) and returns their ids and keys in `seq` order. Pages are
 /// turned into keys on blocking threads, as many at once as there are cores, while the next page is read:
 /// normalising names (simplified script, pinyin) and phones costs more than reading.
-async fn read_keys<R: ScanRow>(db: &Db, region: Region, progress: &ScanProgress) -> Result<(Vec<Uuid>, Vec<R::Keys>)> {
+async fn read_keys<R: ScanRow>(
+    db: &Db,
+    region: Region,
+    progress: &ScanProgress,
+    timings: &ReadTimings,
+) -> Result<(Vec<Uuid>, Vec<R::Keys>)> {
     let total: i64 = db.fetch_scalar(db.sql(&format!("SELECT COUNT(*) FROM {}", R::TABLE))).await?;
     let total = total.max(0) as usize;
     progress.enter("reading", total as u64);
@@ -388,12 +399,19 @@ async fn read_keys<R: ScanRow>(db: &Db, region: Region, progress: &ScanProgress)
         if more {
             let mut sql = db.sql(&format!("SELECT {} FROM {} WHERE seq > ", R::COLUMNS, R::TABLE));
             sql.bind(Arg::I64(after)).push(&format!(" ORDER BY seq LIMIT {SCAN_PAGE}"));
+            let fetch = Instant::now();
             let rows: Vec<R> = db.fetch_all(sql).await?;
+            timings.fetch_us.fetch_add(fetch.elapsed().as_micros() as u64, Ordering::Relaxed);
             match rows.last() {
                 Some(last) => {
                     after = last.seq();
-                    pending
-                        .push_back(tokio::task::spawn_blocking(move || rows.iter().map(|r| r.keys(region)).collect()));
+                    let keys_us = timings.keys_us.clone();
+                    pending.push_back(tokio::task::spawn_blocking(move || {
+                        let t = Instant::now();
+                        let keys = rows.iter().map(|r| r.keys(region)).collect();
+                        keys_us.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+                        keys
+                    }));
                 }
                 None => more = false,
             }
@@ -413,6 +431,14 @@ async fn read_keys<R: ScanRow>(db: &Db, region: Region, progress: &ScanProgress)
     Ok((ids, keys))
 }
 
+/// Where the reading phase spends its time: waiting for pages of rows, and (summed over the threads that do it)
+/// turning rows into keys.
+#[derive(Default)]
+struct ReadTimings {
+    fetch_us: AtomicU64,
+    keys_us: Arc<AtomicU64>,
+}
+
 /// The ids and keys of one page, being computed on a blocking thread.
 type KeysOfPage<K> = tokio::task::JoinHandle<Vec<(Uuid, K)>>;
 
@@ -420,10 +446,11 @@ fn stopped(e: tokio::task::JoinError) -> StoreError {
     StoreError::Conflict(format!("the scan stopped: {e}"))
 }
 
-/// Reads the records (memory holds only their compact keys), finds the pairs on blocking threads, and writes
-/// them in short transactions of 1,500 pairs (each pair row is written whole; while the scan writes, the list
-/// shows the pairs of the previous scan and those written so far, and the previous scan's pairs that were not
-/// found again go at the end).
+/// Reads the records (memory holds only their compact keys), then finds the pairs on blocking threads while
+/// this task writes them as they come, in short transactions of [`WRITE_BATCH`] pairs (each pair row is
+/// written whole; while the scan writes, the list shows the pairs of the previous scan and those written so
+/// far, and the previous scan's pairs that were not found again go at the end). Memory holds the keys and a
+/// few rounds of pairs, however many pairs the scan finds.
 async fn scan_and_store(
     db: &Db,
     object: DedupObject,
@@ -431,69 +458,123 @@ async fn scan_and_store(
     scan_id: Uuid,
     progress: &Arc<ScanProgress>,
 ) -> Result<ScanStats> {
-    let (ids, found) = match object {
+    let started = Instant::now();
+    let timings = ReadTimings::default();
+    let (send, mut found) = tokio::sync::mpsc::channel::<Vec<(u32, u32, Match)>>(ROUNDS_IN_FLIGHT);
+    // The engine stops when the writer has gone (an error ended it): its rounds have nowhere to go.
+    let sink = move |round| send.blocking_send(round).is_ok();
+    let p = progress.clone();
+    let (ids, engine) = match object {
         DedupObject::Contact => {
-            let (ids, keys) = read_keys::<ContactScanRow>(db, region, progress).await?;
+            let (ids, keys) = read_keys::<ContactScanRow>(db, region, progress, &timings).await?;
             progress.enter("comparing", 0);
-            let p = progress.clone();
-            (ids, tokio::task::spawn_blocking(move || guanxi_dedup::contact_pairs(&keys, &p.engine)).await)
+            (ids, tokio::task::spawn_blocking(move || guanxi_dedup::contact_pairs_each(&keys, &p.engine, sink)))
         }
         DedupObject::Company => {
-            let (ids, keys) = read_keys::<CompanyScanRow>(db, region, progress).await?;
+            let (ids, keys) = read_keys::<CompanyScanRow>(db, region, progress, &timings).await?;
             progress.enter("comparing", 0);
-            let p = progress.clone();
-            (ids, tokio::task::spawn_blocking(move || guanxi_dedup::company_pairs(&keys, &p.engine)).await)
+            (ids, tokio::task::spawn_blocking(move || guanxi_dedup::company_pairs_each(&keys, &p.engine, sink)))
         }
     };
-    let found = found.map_err(stopped)?;
-    progress.enter("writing", found.pairs.len() as u64);
+    let read = started.elapsed();
     let now = guanxi_core::ids::now();
-    let json = crate::contacts::json_cast(db.dialect());
-    // Short transactions, so that the (single, on SQLite) writer is free for everyone else between them: one
-    // transaction for all pairs held it for over 30 s at 1M contacts. Pairs found again keep their id and
-    // take the new score; the open pairs this scan did not find are removed at the end.
-    for batch in found.pairs.chunks(WRITE_CHUNK * WRITE_STATEMENTS) {
-        let mut tx = db.begin().await?;
-        for chunk in batch.chunks(WRITE_CHUNK) {
-            let mut sql = tx.sql(
-                "INSERT INTO dedup_candidates (id, object, record_a, record_b, score, reasons, status, scan_id, \
-                 created_at, updated_at) VALUES ",
-            );
-            for (n, (i, j, m)) in chunk.iter().enumerate() {
-                let (a, b) = ordered(ids[*i as usize], ids[*j as usize]);
-                if n > 0 {
-                    sql.push(", ");
-                }
-                sql.push("(").bind(Arg::Uuid(guanxi_core::ids::new_id()));
-                sql.push(", ").bind(Arg::Text(object.as_str().into()));
-                sql.push(", ").bind(Arg::Uuid(a)).push(", ").bind(Arg::Uuid(b));
-                sql.push(", ").bind(Arg::I64(m.score as i64));
-                sql.push(", ").bind(Arg::Text(reasons_json(&m.reasons))).push(json);
-                sql.push(", 'open', ").bind(Arg::Uuid(scan_id));
-                sql.push(", ").bind(Arg::Ts(now)).push(", ").bind(Arg::Ts(now)).push(")");
-            }
-            // A pair already dismissed or merged keeps its decision.
-            sql.push(
-                " ON CONFLICT (object, record_a, record_b) DO UPDATE SET score = excluded.score, \
-                 reasons = excluded.reasons, scan_id = excluded.scan_id, updated_at = excluded.updated_at \
-                 WHERE dedup_candidates.status = 'open'",
-            );
-            tx.execute(sql).await?;
+    let mut writing = std::time::Duration::ZERO;
+    let mut waiting: Vec<(u32, u32, Match)> = Vec::new();
+    let mut written = 0u64;
+    loop {
+        let round = found.recv().await;
+        let last = round.is_none();
+        waiting.extend(round.into_iter().flatten());
+        while waiting.len() >= WRITE_BATCH || (last && !waiting.is_empty()) {
+            let batch: Vec<_> = waiting.drain(..WRITE_BATCH.min(waiting.len())).collect();
+            let t = Instant::now();
+            write_candidates(db, object, scan_id, now, &ids, &batch).await?;
+            writing += t.elapsed();
+            written += batch.len() as u64;
+            progress.done.store(written, Ordering::Relaxed);
         }
-        tx.commit().await?;
-        progress.done.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if last {
+            break;
+        }
     }
+    let summary = engine.await.map_err(stopped)?;
+    if !summary.complete {
+        return Err(StoreError::Conflict("the scan stopped before it compared every pair".into()));
+    }
+    progress.enter("writing", summary.found);
+    progress.done.store(written, Ordering::Relaxed);
+    let t = Instant::now();
     let mut stale = db.sql("DELETE FROM dedup_candidates WHERE status = 'open' AND object = ");
     stale.bind(Arg::Text(object.as_str().into()));
     stale.push(" AND (scan_id IS NULL OR scan_id <> ").bind(Arg::Uuid(scan_id)).push(")");
     db.execute(stale).await?;
+    writing += t.elapsed();
     db.write_generation.fetch_add(1, Ordering::AcqRel);
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    tracing::info!(
+        object = object.as_str(),
+        records = ids.len(),
+        compared = summary.compared,
+        pairs = summary.found,
+        oversized_blocks = summary.oversized_blocks,
+        common_keys = summary.common_keys,
+        total_ms = ms(started.elapsed()),
+        read_ms = ms(read),
+        fetch_ms = timings.fetch_us.load(Ordering::Relaxed) / 1000,
+        keys_cpu_ms = timings.keys_us.load(Ordering::Relaxed) / 1000,
+        blocking_ms = ms(summary.blocking),
+        scoring_ms = ms(summary.scoring),
+        write_ms = ms(writing),
+        "duplicate scan finished"
+    );
     Ok(ScanStats {
         records: ids.len() as i64,
-        compared: found.compared as i64,
-        pairs: found.pairs.len() as i64,
-        oversized_blocks: found.oversized_blocks as i64,
+        compared: summary.compared as i64,
+        pairs: summary.found as i64,
+        oversized_blocks: summary.oversized_blocks as i64,
     })
+}
+
+/// Writes one batch of candidate pairs in one short transaction, so that the (single, on SQLite) writer is
+/// free for everyone else between batches. Pairs found again keep their id and take the new score; a pair
+/// already dismissed or merged keeps its decision.
+async fn write_candidates(
+    db: &Db,
+    object: DedupObject,
+    scan_id: Uuid,
+    now: DateTime<Utc>,
+    ids: &[Uuid],
+    batch: &[(u32, u32, Match)],
+) -> Result<()> {
+    let json = crate::contacts::json_cast(db.dialect());
+    let mut tx = db.begin().await?;
+    for chunk in batch.chunks(WRITE_CHUNK) {
+        let mut sql = tx.sql(
+            "INSERT INTO dedup_candidates (id, object, record_a, record_b, score, reasons, status, scan_id, \
+             created_at, updated_at) VALUES ",
+        );
+        for (n, (i, j, m)) in chunk.iter().enumerate() {
+            let (a, b) = ordered(ids[*i as usize], ids[*j as usize]);
+            if n > 0 {
+                sql.push(", ");
+            }
+            sql.push("(").bind(Arg::Uuid(guanxi_core::ids::new_id()));
+            sql.push(", ").bind(Arg::Text(object.as_str().into()));
+            sql.push(", ").bind(Arg::Uuid(a)).push(", ").bind(Arg::Uuid(b));
+            sql.push(", ").bind(Arg::I64(m.score as i64));
+            sql.push(", ").bind(Arg::Text(reasons_json(&m.reasons))).push(json);
+            sql.push(", 'open', ").bind(Arg::Uuid(scan_id));
+            sql.push(", ").bind(Arg::Ts(now)).push(", ").bind(Arg::Ts(now)).push(")");
+        }
+        sql.push(
+            " ON CONFLICT (object, record_a, record_b) DO UPDATE SET score = excluded.score, \
+             reasons = excluded.reasons, scan_id = excluded.scan_id, updated_at = excluded.updated_at \
+             WHERE dedup_candidates.status = 'open'",
+        );
+        tx.execute(sql).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The two ids of a pair in the order the candidate table keeps them.
