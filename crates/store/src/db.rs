@@ -208,7 +208,7 @@ impl Db {
                 let read = read?;
                 let mut db = Db::with_backend(Backend::Sqlite { write, read });
                 if std::env::var("GUANXI_SQLITE_READS").map_or(true, |v| v != "sqlx") {
-                    db.sqlite_reads = Some(Arc::new(crate::sqlite_read::Readers::new(path.clone())));
+                    db.sqlite_reads = Some(Arc::new(crate::sqlite_read::Readers::new(path.clone(), readers as usize)));
                 }
                 Ok(db)
             }

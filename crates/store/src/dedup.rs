@@ -5,6 +5,7 @@
 use crate::contacts::ContactRow;
 use crate::scope::{push_changeable, push_visible};
 use crate::sql::{Arg, Page};
+use crate::sqlite_read::{FromSqliteRow, RowExt};
 use crate::{Db, Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_core::access::Actor;
@@ -308,6 +309,34 @@ struct CompanyScanRow {
     address_city: Option<String>,
 }
 
+// Reading was three quarters of a 1M-contact scan on SQLite through sqlx (one thread hand-over per row).
+impl FromSqliteRow for ContactScanRow {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContactScanRow> {
+        Ok(ContactScanRow {
+            seq: r.get("seq")?,
+            id: r.uuid("id")?,
+            display_name: r.get("display_name")?,
+            emails: Json(r.json("emails")?),
+            phones: Json(r.json("phones")?),
+            company_id: r.opt_uuid("company_id")?,
+            birthday: r.opt_date("birthday")?,
+            address_city: r.get("address_city")?,
+        })
+    }
+}
+
+impl FromSqliteRow for CompanyScanRow {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyScanRow> {
+        Ok(CompanyScanRow {
+            seq: r.get("seq")?,
+            id: r.uuid("id")?,
+            name: r.get("name")?,
+            domain: r.get("domain")?,
+            address_city: r.get("address_city")?,
+        })
+    }
+}
+
 fn contact_facts(
     display_name: &str,
     emails: &[EmailEntry],
@@ -333,7 +362,7 @@ fn company_facts(name: &str, domain: Option<&str>, city: Option<&str>) -> Compan
 }
 
 /// A record as a scan reads it.
-trait ScanRow: crate::db::BothRow + Send + 'static {
+trait ScanRow: crate::db::BothRow + FromSqliteRow + Send + 'static {
     type Keys: Send + 'static;
     const TABLE: &'static str;
     const COLUMNS: &'static str;
@@ -400,7 +429,7 @@ async fn read_keys<R: ScanRow>(
             let mut sql = db.sql(&format!("SELECT {} FROM {} WHERE seq > ", R::COLUMNS, R::TABLE));
             sql.bind(Arg::I64(after)).push(&format!(" ORDER BY seq LIMIT {SCAN_PAGE}"));
             let fetch = Instant::now();
-            let rows: Vec<R> = db.fetch_all(sql).await?;
+            let rows: Vec<R> = db.read_all(sql).await?;
             timings.fetch_us.fetch_add(fetch.elapsed().as_micros() as u64, Ordering::Relaxed);
             match rows.last() {
                 Some(last) => {

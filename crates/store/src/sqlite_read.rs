@@ -17,16 +17,17 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, ToSql};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use uuid::Uuid;
 
-/// Idle connections kept per database; more are opened when more requests read at once, and closed after.
-const IDLE_MAX: usize = 8;
-
-/// Read-only rusqlite connections to one database file.
+/// Read-only rusqlite connections to one database file, at most `max` of them (each holds its own page cache):
+/// a reader waits for a free one, as with the sqlx pool.
 pub(crate) struct Readers {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    max: usize,
+    /// Idle connections, and how many exist in all (idle or in use).
+    pool: Mutex<(Vec<Connection>, usize)>,
+    freed: Condvar,
 }
 
 impl std::fmt::Debug for Readers {
@@ -56,8 +57,37 @@ macro_rules! through_sqlx {
 pub(crate) use through_sqlx;
 
 impl Readers {
-    pub(crate) fn new(path: PathBuf) -> Readers {
-        Readers { path, idle: Mutex::new(Vec::new()) }
+    pub(crate) fn new(path: PathBuf, max: usize) -> Readers {
+        Readers { path, max: max.max(1), pool: Mutex::new((Vec::new(), 0)), freed: Condvar::new() }
+    }
+
+    /// An idle connection, a new one while fewer than `max` exist, or the next one given back.
+    fn take(&self) -> rusqlite::Result<Connection> {
+        let poisoned = |_| rusqlite::Error::InvalidQuery;
+        let mut pool = self.pool.lock().map_err(poisoned)?;
+        loop {
+            if let Some(c) = pool.0.pop() {
+                return Ok(c);
+            }
+            if pool.1 < self.max {
+                pool.1 += 1;
+                drop(pool);
+                return self.open().inspect_err(|_| {
+                    if let Ok(mut p) = self.pool.lock() {
+                        p.1 -= 1;
+                    }
+                    self.freed.notify_one();
+                });
+            }
+            pool = self.freed.wait(pool).map_err(poisoned)?;
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.0.push(conn);
+        }
+        self.freed.notify_one();
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
@@ -74,16 +104,9 @@ impl Readers {
     /// another thread meanwhile (`block_in_place`), so a slow query never stalls them.
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         let run = || {
-            let conn = match self.idle.lock().ok().and_then(|mut v| v.pop()) {
-                Some(c) => c,
-                None => self.open()?,
-            };
+            let conn = self.take()?;
             let out = f(&conn);
-            if let Ok(mut idle) = self.idle.lock()
-                && idle.len() < IDLE_MAX
-            {
-                idle.push(conn);
-            }
+            self.give_back(conn);
             out
         };
         let multi_thread = tokio::runtime::Handle::try_current()
