@@ -68,6 +68,7 @@ pub mod lifecycle;
 pub mod logistic;
 pub mod optimize;
 pub mod orders;
+mod parallel;
 pub mod reason;
 pub mod rfm;
 pub mod rng;
