@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{AnalyticsError, Result, ensure_finite};
 use crate::optimize::{ModelFit, fit_positive_params_with_gradient};
 use crate::orders::RepeatSummary;
-use crate::parallel::sum_chunks;
+use crate::parallel::{accurate_sum, sum_chunks};
 use crate::special::ln_hyp2f1;
 
 /// BG/NBD parameters.
@@ -172,16 +172,12 @@ fn log_likelihood(p: &BgNbdParams, data: &Prepared, scratch: &mut Scratch, gradi
     // Σ w w_B, Σ w w_B/(b+x−1)].
     let (by_x, per_time) = (&scratch.by_x, &scratch.per_time);
     let sums = sum_chunks(data.groups.len(), |range| {
-        let mut s = [0.0; 5];
-        for g in &data.groups[range] {
+        accurate_sum(&data.groups[range], |g| {
             let rx = r + g.x as f64;
             let [ln_t, inv_t] = per_time[g.t as usize];
             let ln_big_a = -rx * ln_t;
             if g.x == 0 {
-                s[0] += g.weight * ln_big_a;
-                s[1] += g.weight * ln_t;
-                s[2] += g.weight * rx * inv_t;
-                continue;
+                return [g.weight * ln_big_a, g.weight * ln_t, g.weight * rx * inv_t, 0.0, 0.0];
             }
             let last = &by_x[g.x as usize];
             let [ln_tx, inv_tx] = per_time[g.t_x as usize];
@@ -191,13 +187,14 @@ fn log_likelihood(p: &BgNbdParams, data: &Prepared, scratch: &mut Scratch, gradi
             let e = (-gap.abs()).exp();
             let share_b = if gap > 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
             let share_a = 1.0 - share_b;
-            s[0] += g.weight * (ln_big_a.max(ln_big_b) + e.ln_1p());
-            s[1] += g.weight * (share_a * ln_t + share_b * ln_tx);
-            s[2] += g.weight * rx * (share_a * inv_t + share_b * inv_tx);
-            s[3] += g.weight * share_b;
-            s[4] += g.weight * share_b * last.inv_b_last;
-        }
-        s
+            [
+                g.weight * (ln_big_a.max(ln_big_b) + e.ln_1p()),
+                g.weight * (share_a * ln_t + share_b * ln_tx),
+                g.weight * rx * (share_a * inv_t + share_b * inv_tx),
+                g.weight * share_b,
+                g.weight * share_b * last.inv_b_last,
+            ]
+        })
     });
     ll += sums[0];
     grad[0] -= sums[1];

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{AnalyticsError, Result, ensure_finite};
 use crate::optimize::{ModelFit, fit_positive_params_with_gradient};
 use crate::orders::RepeatSummary;
-use crate::parallel::sum_chunks;
+use crate::parallel::{accurate_sum, sum_chunks};
 use crate::special::{digamma, ln_gamma};
 
 /// Gamma-Gamma parameters (γ is in the same money unit as the mean values it was fitted on).
@@ -77,15 +77,10 @@ fn log_likelihood(params: &GammaGammaParams, data: &Prepared, gradient: &mut [f6
         dq += count * psi;
     }
     let [sum_l, sum_xl, sum_inv, sum_x_inv] = sum_chunks(data.totals.len(), |range| {
-        let mut s = [0.0; 4];
-        for &(x, total) in &data.totals[range] {
+        accurate_sum(&data.totals[range], |&(x, total)| {
             let (l, inv) = ((total + gamma).ln(), 1.0 / (total + gamma));
-            s[0] += l;
-            s[1] += x * l;
-            s[2] += inv;
-            s[3] += x * inv;
-        }
-        s
+            [l, x * l, inv, x * inv]
+        })
     });
     *gradient = [
         dp + data.sum_x_ln_m - sum_xl,

@@ -207,8 +207,8 @@ impl Default for BfgsSettings {
 /// gradient; a non-finite value marks a point outside the domain, and the line search steps back from it.
 ///
 /// Stops when the gradient is small relative to the objective (see [`BfgsSettings::gradient_tolerance`]), or
-/// when no step along the search direction lowers the objective any more while the gradient is already within
-/// a thousand times that tolerance (the rounding floor of a large sum).
+/// when a step lowers the objective only at the level of rounding (or not at all) while the gradient is
+/// already within a thousand times that tolerance (the rounding floor of a large sum).
 ///
 /// ```
 /// use guanxi_analytics::optimize::{bfgs, BfgsSettings};
@@ -264,7 +264,7 @@ where
         let mut t = 1.0;
         let mut f_new = f64::INFINITY;
         let mut accepted = false;
-        for _ in 0..60 {
+        for _ in 0..40 {
             for i in 0..n {
                 x_new[i] = x[i] + t * d[i];
             }
@@ -297,10 +297,19 @@ where
         let sy: f64 = s.iter().zip(&y).map(|(a, b)| a * b).sum();
         std::mem::swap(&mut x, &mut x_new);
         std::mem::swap(&mut g, &mut g_new);
+        let improvement = fx - f_new;
         fx = f_new;
+        // A decrease at the level of rounding: near the minimum the sums cannot say more (scipy's L-BFGS-B
+        // stops likewise); farther out the curvature model is stale, so start it afresh.
+        let stalled = improvement <= 1e-14 * fx.abs().max(1.0);
+        if stalled && max_abs(&g) <= 1e3 * tolerance(fx) {
+            return Ok(Minimum { x, value: fx, iterations: iteration + 1 });
+        }
         // A pair without positive curvature would break positive definiteness, and a step lost in rounding
         // carries no curvature information: skip the update.
-        if max_abs(&s) > 1e-12 * (1.0 + max_abs(&x))
+        if stalled {
+            h = None;
+        } else if max_abs(&s) > 1e-12 * (1.0 + max_abs(&x))
             && sy > 1e-12 * s.iter().map(|v| v * v).sum::<f64>().sqrt() * y.iter().map(|v| v * v).sum::<f64>().sqrt()
         {
             let hm = h.get_or_insert_with(|| {
@@ -354,11 +363,11 @@ where
             hess[i][j] = (gp[j] - gm[j]) / (2.0 * step);
         }
     }
-    for i in 0..n {
-        for j in 0..i {
-            let v = 0.5 * (hess[i][j] + hess[j][i]);
-            hess[i][j] = v;
-            hess[j][i] = v;
+    // Symmetrise: the average of the two difference estimates of each mixed derivative.
+    let transposed: Vec<Vec<f64>> = (0..n).map(|j| hess.iter().map(|row| row[j]).collect()).collect();
+    for (row, column) in hess.iter_mut().zip(&transposed) {
+        for (h, t) in row.iter_mut().zip(column) {
+            *h = 0.5 * (*h + t);
         }
     }
     hess
@@ -613,6 +622,11 @@ where
             (y, value) = (y_new, v_new);
             std::mem::swap(&mut g, &mut g_new);
         }
+    }
+    if max_abs(&g) > 1e-6 * value.abs().max(1.0) {
+        // BFGS stopped short of the maximum (a surface too flat for its line search): the slow, sure way.
+        let mut g = vec![0.0; n];
+        return fit_positive_params(|v| neg_ll(v, &mut g), start);
     }
     let params: Vec<f64> = y.iter().map(|v| v.exp()).collect();
     // At the maximum (zero gradient) the covariance of θ is diag(θ) H_y⁻¹ diag(θ).

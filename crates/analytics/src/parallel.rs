@@ -56,6 +56,50 @@ where
     slots.into_iter().flatten().collect()
 }
 
+/// Like [`map_chunks`], with each chunk also given its part of `items` to update in place (`work` receives
+/// the chunk's first index and its items). Same fixed chunks, results in chunk order.
+pub(crate) fn map_chunks_mut<S, T, F>(items: &mut [S], work: F) -> Vec<T>
+where
+    S: Send,
+    T: Send,
+    F: Fn(usize, &mut [S]) -> T + Sync,
+{
+    let n = items.len();
+    let size = n.div_ceil(CHUNKS).max(1);
+    let mut chunks: Vec<(usize, &mut [S])> = items.chunks_mut(size).enumerate().map(|(c, s)| (c * size, s)).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(chunks.len());
+    if n < PARALLEL_MIN_ITEMS || threads <= 1 {
+        return chunks.into_iter().map(|(start, s)| work(start, s)).collect();
+    }
+    let count = chunks.len();
+    // Deal the chunks out round-robin: thread w gets chunks w, w + threads, ...
+    let mut dealt: Vec<Vec<(usize, usize, &mut [S])>> = (0..threads).map(|_| Vec::new()).collect();
+    for (c, (start, s)) in chunks.drain(..).enumerate() {
+        dealt[c % threads].push((c, start, s));
+    }
+    let mut slots: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    let mut own = dealt.remove(0);
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = dealt
+            .into_iter()
+            .map(|mine| {
+                scope.spawn(move || mine.into_iter().map(|(c, start, s)| (c, work(start, s))).collect::<Vec<_>>())
+            })
+            .collect();
+        for (c, start, s) in own.drain(..) {
+            slots[c] = Some(work(start, s));
+        }
+        for h in handles {
+            match h.join() {
+                Ok(parts) => parts.into_iter().for_each(|(c, v)| slots[c] = Some(v)),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    slots.into_iter().flatten().collect()
+}
+
 /// Sums the `K` accumulators that `work` returns per chunk, in chunk order.
 pub(crate) fn sum_chunks<const K: usize, F>(n: usize, work: F) -> [f64; K]
 where
@@ -68,6 +112,34 @@ where
         }
     }
     total
+}
+
+/// Σ of the `K` terms `term` gives for each item, accurate to about 1e-15 relative however many items there
+/// are: plain sums over blocks of 64 items, then the block sums added with Neumaier's compensation.
+///
+/// A likelihood over a million customers is a sum of large terms that cancel to a much smaller total; summed
+/// naively, its rounding noise (1e-9 relative) would hide the tiny decreases that the last steps of a
+/// maximisation are made of, and the line search would stall there.
+pub(crate) fn accurate_sum<const K: usize, T>(items: &[T], mut term: impl FnMut(&T) -> [f64; K]) -> [f64; K] {
+    let (mut total, mut compensation) = ([0.0; K], [0.0; K]);
+    for block in items.chunks(64) {
+        let mut partial = [0.0; K];
+        for item in block {
+            for (p, t) in partial.iter_mut().zip(term(item)) {
+                *p += t;
+            }
+        }
+        for k in 0..K {
+            let sum = total[k] + partial[k];
+            compensation[k] += if total[k].abs() >= partial[k].abs() {
+                (total[k] - sum) + partial[k]
+            } else {
+                (partial[k] - sum) + total[k]
+            };
+            total[k] = sum;
+        }
+    }
+    std::array::from_fn(|k| total[k] + compensation[k])
 }
 
 #[cfg(test)]
