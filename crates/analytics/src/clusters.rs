@@ -106,15 +106,25 @@ pub fn kmeans(
 /// [`kmeans`] for points of exactly `D` coordinates: the same seeding, the same Hamerly-bounded Lloyd
 /// iterations and the same stopping rule as the general code, with the passes over the points split into
 /// fixed chunks that run in parallel (per-chunk sums combined in chunk order, so the result does not depend
-/// on the number of cores).
+/// on the number of cores), and on large inputs a start from the clusters of a sample.
 fn kmeans_fixed<const D: usize>(points: &[f64], k: usize, seed: u64, restarts: usize, max_iterations: usize) -> KMeans {
     let (rows, _) = points.as_chunks::<D>();
     let tolerance = 1e-4 * mean_variance(points, D);
     let mut rng = SplitMix64::new(seed);
+    // On many points, seed and iterate first on an evenly spaced sample: its centroids are within sampling
+    // error of the full data's, so the passes over every point only settle the last details (a few instead of
+    // twenty on a million customers). The result is still a converged Lloyd run on all points.
+    let stride = rows.len() / SAMPLE_POINTS;
+    let sample: Vec<[f64; D]> = if stride >= 4 { rows.iter().step_by(stride).copied().collect() } else { Vec::new() };
     let mut best: Option<KMeans> = None;
     for _ in 0..restarts.max(1) {
-        let centroids = seed_fixed(rows, k, &mut rng);
-        let run = lloyd_fixed(rows, centroids, max_iterations, tolerance);
+        let run = if sample.len() >= k {
+            let rough = lloyd_fixed(&sample, seed_fixed(&sample, k, &mut rng), max_iterations, tolerance);
+            let (centroids, _) = rough.centroids.as_chunks::<D>();
+            lloyd_fixed(rows, centroids.to_vec(), max_iterations, tolerance)
+        } else {
+            lloyd_fixed(rows, seed_fixed(rows, k, &mut rng), max_iterations, tolerance)
+        };
         if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
             best = Some(run);
         }
@@ -122,6 +132,9 @@ fn kmeans_fixed<const D: usize>(points: &[f64], k: usize, seed: u64, restarts: u
     // restarts.max(1) ran at least once.
     best.unwrap_or_else(|| KMeans { centroids: Vec::new(), assignments: Vec::new(), inertia: 0.0, iterations: 0 })
 }
+
+/// Points in the sample that large inputs are first clustered on (see [`kmeans_fixed`]).
+const SAMPLE_POINTS: usize = 65_536;
 
 fn sq_dist_fixed<const D: usize>(a: &[f64; D], b: &[f64; D]) -> f64 {
     let mut s = 0.0;

@@ -169,8 +169,8 @@ fn feature_moments(rows: &[f64], features: usize) -> Result<(Vec<f64>, Vec<f64>)
     Ok((means, squares))
 }
 
-/// Newton's method from `beta` until a step changes no parameter by more than `tolerance`; returns the passes
-/// over the data it took.
+/// Newton's method from `beta` until a step (or the next one, predicted) changes no parameter by more than
+/// `tolerance`; returns the passes over the data it took.
 ///
 /// Near the optimum the Hessian hardly changes, so it is factored once and reused (the chord method) as long
 /// as each step is under a quarter of the one before; a pass without the Hessian's p² products costs a
@@ -216,10 +216,13 @@ fn newton(data: &Data, beta: &mut [f64], tolerance: f64) -> Result<usize> {
         for j in 0..p {
             beta[j] -= step[j];
         }
-        if change < tolerance {
+        // Done when this step, or the next one as the steps are shrinking (they contract by a steady ratio
+        // under a reused Hessian), is below the tolerance.
+        let ratio = change / last_change;
+        if change < tolerance || (last_change.is_finite() && ratio < 0.25 && change * ratio < tolerance) {
             return Ok(pass);
         }
-        if change > 0.25 * last_change {
+        if ratio > 0.25 {
             factor = None;
         }
         last_change = change;
