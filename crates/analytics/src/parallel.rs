@@ -10,8 +10,10 @@ use std::ops::Range;
 pub(crate) const CHUNKS: usize = 8;
 
 /// Below this many items a pass runs on the calling thread (same chunks, same result): starting threads
-/// would cost more than the work.
-pub(crate) const PARALLEL_MIN_ITEMS: usize = 32_768;
+/// and waiting for the slower one would cost more than the work, especially on a busy machine where every
+/// wait can cost a scheduler time slice (the 64k-row samples of k-means and the logistic regression make
+/// dozens of such short passes).
+pub(crate) const PARALLEL_MIN_ITEMS: usize = 200_000;
 
 /// Runs `work` on each of the fixed chunks of `0..n` and returns the results in chunk order.
 ///
