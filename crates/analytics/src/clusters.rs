@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AnalyticsError, Result};
 use crate::orders::CustomerKey;
+use crate::parallel::{map_chunks_mut, sum_chunks};
 use crate::rfm::CustomerRfm;
 use crate::rng::SplitMix64;
 
@@ -77,15 +78,276 @@ pub fn kmeans(
     if let Some(v) = points.iter().find(|v| !v.is_finite()) {
         return Err(AnalyticsError::InvalidInput(format!("point coordinate {v} is not finite")));
     }
+    // Points of up to eight coordinates (the customer features have three) get code specialised for their
+    // width: fixed-size arrays let the compiler unroll every distance, which is several times faster.
+    match dims {
+        1 => Ok(kmeans_fixed::<1>(points, k, seed, restarts, max_iterations)),
+        2 => Ok(kmeans_fixed::<2>(points, k, seed, restarts, max_iterations)),
+        3 => Ok(kmeans_fixed::<3>(points, k, seed, restarts, max_iterations)),
+        4 => Ok(kmeans_fixed::<4>(points, k, seed, restarts, max_iterations)),
+        5 => Ok(kmeans_fixed::<5>(points, k, seed, restarts, max_iterations)),
+        6 => Ok(kmeans_fixed::<6>(points, k, seed, restarts, max_iterations)),
+        7 => Ok(kmeans_fixed::<7>(points, k, seed, restarts, max_iterations)),
+        8 => Ok(kmeans_fixed::<8>(points, k, seed, restarts, max_iterations)),
+        _ => {
+            let mut rng = SplitMix64::new(seed);
+            let mut best: Option<KMeans> = None;
+            for _ in 0..restarts.max(1) {
+                let run = lloyd(points, dims, seed_plus_plus(points, dims, k, &mut rng), max_iterations);
+                if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
+                    best = Some(run);
+                }
+            }
+            best.ok_or(AnalyticsError::EmptyInput { what: "k-means" })
+        }
+    }
+}
+
+/// [`kmeans`] for points of exactly `D` coordinates: the same seeding, the same Hamerly-bounded Lloyd
+/// iterations and the same stopping rule as the general code, with the passes over the points split into
+/// fixed chunks that run in parallel (per-chunk sums combined in chunk order, so the result does not depend
+/// on the number of cores), and on large inputs a start from the clusters of a sample.
+fn kmeans_fixed<const D: usize>(points: &[f64], k: usize, seed: u64, restarts: usize, max_iterations: usize) -> KMeans {
+    let (rows, _) = points.as_chunks::<D>();
+    let tolerance = 1e-4 * mean_variance(points, D);
     let mut rng = SplitMix64::new(seed);
+    // On many points, seed and iterate first on an evenly spaced sample: its centroids are within sampling
+    // error of the full data's, so the passes over every point only settle the last details (a few instead of
+    // twenty on a million customers). The result is still a converged Lloyd run on all points.
+    let stride = rows.len() / SAMPLE_POINTS;
+    let sample: Vec<[f64; D]> = if stride >= 4 { rows.iter().step_by(stride).copied().collect() } else { Vec::new() };
     let mut best: Option<KMeans> = None;
     for _ in 0..restarts.max(1) {
-        let run = lloyd(points, dims, seed_plus_plus(points, dims, k, &mut rng), max_iterations);
+        let run = if sample.len() >= k {
+            let rough = lloyd_fixed(&sample, seed_fixed(&sample, k, &mut rng), max_iterations, tolerance);
+            let (centroids, _) = rough.centroids.as_chunks::<D>();
+            lloyd_fixed(rows, centroids.to_vec(), max_iterations, tolerance)
+        } else {
+            lloyd_fixed(rows, seed_fixed(rows, k, &mut rng), max_iterations, tolerance)
+        };
         if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
             best = Some(run);
         }
     }
-    best.ok_or(AnalyticsError::EmptyInput { what: "k-means" })
+    // restarts.max(1) ran at least once.
+    best.unwrap_or_else(|| KMeans { centroids: Vec::new(), assignments: Vec::new(), inertia: 0.0, iterations: 0 })
+}
+
+/// Points in the sample that large inputs are first clustered on (see [`kmeans_fixed`]).
+const SAMPLE_POINTS: usize = 65_536;
+
+fn sq_dist_fixed<const D: usize>(a: &[f64; D], b: &[f64; D]) -> f64 {
+    let mut s = 0.0;
+    for d in 0..D {
+        s += (a[d] - b[d]) * (a[d] - b[d]);
+    }
+    s
+}
+
+/// k-means++ seeding, the same draws as [`seed_plus_plus`].
+fn seed_fixed<const D: usize>(rows: &[[f64; D]], k: usize, rng: &mut SplitMix64) -> Vec<[f64; D]> {
+    let n = rows.len();
+    let mut centroids = Vec::with_capacity(k);
+    centroids.push(rows[rng.below(n as u64) as usize]);
+    let mut d2 = vec![f64::INFINITY; n];
+    for _ in 1..=k {
+        let c = centroids[centroids.len() - 1];
+        map_chunks_mut(&mut d2, |start, d| {
+            for (d, p) in d.iter_mut().zip(&rows[start..]) {
+                *d = d.min(sq_dist_fixed(p, &c));
+            }
+        });
+        if centroids.len() == k {
+            break;
+        }
+        let total: f64 = d2.iter().sum();
+        // All remaining points coincide with a centroid: any point will do.
+        let chosen = if total <= 0.0 {
+            rng.below(n as u64) as usize
+        } else {
+            let mut u = rng.next_f64() * total;
+            let mut idx = n - 1;
+            for (i, d) in d2.iter().enumerate() {
+                if u < *d {
+                    idx = i;
+                    break;
+                }
+                u -= d;
+            }
+            idx
+        };
+        centroids.push(rows[chosen]);
+    }
+    centroids
+}
+
+/// Nearest and second-nearest centroid distances of a point: (index, d1, d2).
+fn nearest_two_fixed<const D: usize>(p: &[f64; D], centroids: &[[f64; D]]) -> (u32, f64, f64) {
+    let (mut best, mut d1, mut d2) = (0, f64::INFINITY, f64::INFINITY);
+    for (c, centroid) in centroids.iter().enumerate() {
+        let d = sq_dist_fixed(p, centroid);
+        if d < d1 {
+            d2 = d1;
+            d1 = d;
+            best = c as u32;
+        } else if d < d2 {
+            d2 = d;
+        }
+    }
+    (best, d1.sqrt(), d2.sqrt())
+}
+
+/// A point's cluster with Hamerly's bounds: an upper bound on the distance to its centroid and a lower bound
+/// on the distance to any other.
+#[derive(Debug, Clone, Copy)]
+struct Bounded {
+    cluster: u32,
+    upper: f64,
+    lower: f64,
+}
+
+/// One chunk's cluster sums and counts (after the first pass: their changes) and whether any point changed
+/// cluster.
+struct ChunkSums<const D: usize> {
+    sums: Vec<[f64; D]>,
+    counts: Vec<usize>,
+    changed: bool,
+}
+
+impl<const D: usize> ChunkSums<D> {
+    fn new(k: usize) -> Self {
+        Self { sums: vec![[0.0; D]; k], counts: vec![0; k], changed: false }
+    }
+
+    fn add(&mut self, c: u32, p: &[f64; D]) {
+        let c = c as usize;
+        self.counts[c] = self.counts[c].wrapping_add(1);
+        for (s, x) in self.sums[c].iter_mut().zip(p) {
+            *s += x;
+        }
+    }
+
+    /// Takes a point out (counts wrap below zero within a chunk; the totals they are added to never do).
+    fn remove(&mut self, c: u32, p: &[f64; D]) {
+        let c = c as usize;
+        self.counts[c] = self.counts[c].wrapping_sub(1);
+        for (s, x) in self.sums[c].iter_mut().zip(p) {
+            *s -= x;
+        }
+    }
+}
+
+/// [`lloyd`] on fixed-width points with parallel passes.
+fn lloyd_fixed<const D: usize>(
+    rows: &[[f64; D]],
+    mut centroids: Vec<[f64; D]>,
+    max_iterations: usize,
+    tolerance: f64,
+) -> KMeans {
+    let k = centroids.len();
+    let mut state = vec![Bounded { cluster: 0, upper: 0.0, lower: 0.0 }; rows.len()];
+    let mut parts = map_chunks_mut(&mut state, |start, chunk| {
+        let mut acc = ChunkSums::<D>::new(k);
+        for (s, p) in chunk.iter_mut().zip(&rows[start..]) {
+            let (best, d1, d2) = nearest_two_fixed(p, &centroids);
+            *s = Bounded { cluster: best, upper: d1, lower: d2 };
+            acc.add(best, p);
+        }
+        acc
+    });
+    let mut moved = vec![0.0; k];
+    let mut half_gap = vec![0.0; k];
+    let mut iterations = 0;
+    // Cluster sums and counts, kept up to date with the changes of each pass.
+    let mut total = ChunkSums::<D>::new(k);
+    for iteration in 0..max_iterations.max(1) {
+        iterations = iteration + 1;
+        for part in &parts {
+            for c in 0..k {
+                total.counts[c] = total.counts[c].wrapping_add(part.counts[c]);
+                for d in 0..D {
+                    total.sums[c][d] += part.sums[c][d];
+                }
+            }
+        }
+        let mut shift = 0.0;
+        for c in 0..k {
+            let mut m2 = 0.0;
+            // An emptied cluster keeps its centroid; it may win points back next round.
+            if total.counts[c] > 0 {
+                for (centre, sum) in centroids[c].iter_mut().zip(&total.sums[c]) {
+                    let updated = sum / total.counts[c] as f64;
+                    m2 += (updated - *centre).powi(2);
+                    *centre = updated;
+                }
+            }
+            moved[c] = m2.sqrt();
+            shift += m2;
+        }
+        // scikit-learn's rule, as in `lloyd`.
+        if shift <= tolerance {
+            break;
+        }
+        let (mut max1, mut max1_at, mut max2) = (0.0, 0, 0.0);
+        for (c, &m) in moved.iter().enumerate() {
+            if m > max1 {
+                max2 = max1;
+                max1 = m;
+                max1_at = c;
+            } else if m > max2 {
+                max2 = m;
+            }
+        }
+        for (c, gap) in half_gap.iter_mut().enumerate() {
+            *gap = 0.5
+                * (0..k)
+                    .filter(|&o| o != c)
+                    .map(|o| sq_dist_fixed(&centroids[c], &centroids[o]))
+                    .fold(f64::INFINITY, f64::min)
+                    .sqrt();
+        }
+        let (centroids, moved, half_gap) = (&centroids, &moved, &half_gap);
+        parts = map_chunks_mut(&mut state, |start, chunk| {
+            let mut acc = ChunkSums::<D>::new(k);
+            for (s, p) in chunk.iter_mut().zip(&rows[start..]) {
+                let a = s.cluster as usize;
+                s.upper += moved[a];
+                s.lower -= if a == max1_at { max2 } else { max1 };
+                let bound = half_gap[a].max(s.lower);
+                if s.upper > bound {
+                    s.upper = sq_dist_fixed(p, &centroids[a]).sqrt();
+                    if s.upper > bound {
+                        let (best, d1, d2) = nearest_two_fixed(p, centroids);
+                        if best as usize != a {
+                            // Only a point that moves changes the sums: it leaves one and joins another.
+                            acc.changed = true;
+                            acc.remove(a as u32, p);
+                            acc.add(best, p);
+                        }
+                        *s = Bounded { cluster: best, upper: d1, lower: d2 };
+                    }
+                }
+            }
+            acc
+        });
+        if !parts.iter().any(|p| p.changed) {
+            break;
+        }
+    }
+    // Inertia against the final centroids.
+    let [inertia] = sum_chunks(rows.len(), |range| {
+        [rows[range.clone()]
+            .iter()
+            .zip(&state[range])
+            .map(|(p, s)| sq_dist_fixed(p, &centroids[s.cluster as usize]))
+            .sum()]
+    });
+    KMeans {
+        centroids: centroids.iter().flatten().copied().collect(),
+        assignments: state.iter().map(|s| s.cluster as usize).collect(),
+        inertia,
+        iterations,
+    }
 }
 
 fn sq_dist(a: &[f64], b: &[f64]) -> f64 {

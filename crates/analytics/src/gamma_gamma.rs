@@ -7,9 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AnalyticsError, Result, ensure_finite};
-use crate::optimize::{ModelFit, fit_positive_params};
+use crate::optimize::{ModelFit, fit_positive_params_with_gradient};
 use crate::orders::RepeatSummary;
-use crate::special::ln_gamma;
+use crate::parallel::{accurate_sum, sum_chunks};
+use crate::special::{digamma, ln_gamma};
 
 /// Gamma-Gamma parameters (γ is in the same money unit as the mean values it was fitted on).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -23,7 +24,8 @@ pub struct GammaGammaParams {
 }
 
 /// The data reduced to what the likelihood needs: per distinct x its count, per customer x and x·zbar, and
-/// the parameter-free sums Σ x ln zbar and Σ ln zbar. An evaluation then costs one logarithm per customer.
+/// the parameter-free sums Σ x ln zbar and Σ ln zbar. An evaluation with its gradient then costs one
+/// logarithm and one division per customer.
 struct Prepared {
     /// (x, number of customers with that x)
     by_x: Vec<(f64, f64)>,
@@ -54,31 +56,38 @@ fn prepare(rows: &[(f64, f64)]) -> Prepared {
 /// A fit is refused unless q is at least this many of its standard errors (CDNOW: q = 3.74 ± 0.29, about 13).
 const MIN_Q_IN_STANDARD_ERRORS: f64 = 3.0;
 
-/// Below this many customers one thread is faster than spawning more.
-const PARALLEL_MIN_ROWS: usize = 50_000;
-/// Fixed number of chunks, so the summation order (and so the result) does not depend on the machine.
-const CHUNKS: usize = 8;
-
-/// Σ_i ln Γ(p x_i + q) − ln Γ(p x_i) − ln Γ(q) + q ln γ + (p x_i − 1) ln m_i + p x_i ln x_i − (p x_i + q) ln(x_i m_i + γ)
-fn log_likelihood(params: &GammaGammaParams, data: &Prepared) -> f64 {
+/// Log-likelihood and its gradient with respect to (p, q, γ):
+/// Σ_i ln Γ(p x_i + q) − ln Γ(p x_i) − ln Γ(q) + q ln γ + (p x_i − 1) ln m_i + p x_i ln x_i − (p x_i + q) ln(x_i m_i + γ).
+///
+/// The gamma functions depend on x alone and are evaluated once per distinct x; per customer there is one
+/// logarithm and one division, L_i = ln(x_i m_i + γ) and its derivative, summed as Σ L, Σ x L, Σ 1/(·), Σ x/(·).
+fn log_likelihood(params: &GammaGammaParams, data: &Prepared, gradient: &mut [f64; 3]) -> f64 {
     let GammaGammaParams { p, q, gamma } = *params;
+    *gradient = [0.0; 3];
     if !(p > 0.0 && q > 0.0 && gamma > 0.0) {
         return f64::NEG_INFINITY;
     }
     let n = data.totals.len() as f64;
-    let per_x: f64 =
-        data.by_x.iter().map(|&(x, count)| count * (ln_gamma(p * x + q) - ln_gamma(p * x) + p * x * x.ln())).sum();
-    let sum = |rows: &[(f64, f64)]| -> f64 { rows.iter().map(|&(x, s)| (p * x + q) * (s + gamma).ln()).sum() };
-    let per_customer: f64 = if data.totals.len() < PARALLEL_MIN_ROWS {
-        sum(&data.totals)
-    } else {
-        let chunk = data.totals.len().div_ceil(CHUNKS);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = data.totals.chunks(chunk).map(|c| s.spawn(move || sum(c))).collect();
-            handles.into_iter().map(|h| h.join().unwrap_or(f64::NAN)).sum()
+    let (mut per_x, mut dp, mut dq) = (0.0, 0.0, 0.0);
+    for &(x, count) in &data.by_x {
+        let (px, ln_x) = (p * x, x.ln());
+        per_x += count * (ln_gamma(px + q) - ln_gamma(px) + px * ln_x);
+        let psi = digamma(px + q);
+        dp += count * x * (psi - digamma(px) + ln_x);
+        dq += count * psi;
+    }
+    let [sum_l, sum_xl, sum_inv, sum_x_inv] = sum_chunks(data.totals.len(), |range| {
+        accurate_sum(&data.totals[range], |&(x, total)| {
+            let (l, inv) = ((total + gamma).ln(), 1.0 / (total + gamma));
+            [l, x * l, inv, x * inv]
         })
-    };
-    per_x + n * (q * gamma.ln() - ln_gamma(q)) + p * data.sum_x_ln_m - data.sum_ln_m - per_customer
+    });
+    *gradient = [
+        dp + data.sum_x_ln_m - sum_xl,
+        dq + n * (gamma.ln() - digamma(q)) - sum_l,
+        n * q / gamma - p * sum_x_inv - q * sum_inv,
+    ];
+    per_x + n * (q * gamma.ln() - ln_gamma(q)) + p * data.sum_x_ln_m - data.sum_ln_m - p * sum_xl - q * sum_l
 }
 
 /// Fits Gamma-Gamma to the customers with at least one repeat purchase and a positive mean repeat value (the
@@ -121,8 +130,15 @@ pub fn fit_gamma_gamma<K>(summaries: &[RepeatSummary<K>]) -> Result<ModelFit<Gam
     let scaled: Vec<(f64, f64)> = rows.iter().map(|&(x, m)| (x, m / mean)).collect();
     let data = prepare(&scaled);
     // Start where the mean spend matches: E[z] = p γ / (q − 1) = 1 with p = 1, q = 2.
-    let (v, se, ll, iterations) = fit_positive_params(
-        |v| -log_likelihood(&GammaGammaParams { p: v[0], q: v[1], gamma: v[2] }, &data),
+    let mut grad = [0.0; 3];
+    let (v, se, ll, iterations) = fit_positive_params_with_gradient(
+        |v, g| {
+            let ll = log_likelihood(&GammaGammaParams { p: v[0], q: v[1], gamma: v[2] }, &data, &mut grad);
+            for (g, d) in g.iter_mut().zip(grad) {
+                *g = -d;
+            }
+            -ll
+        },
         &[1.0, 2.0, 1.0],
     )?;
     // q measures how much customers' typical spend differs (small q: a lot). Customers who all spend alike send
@@ -190,7 +206,7 @@ impl GammaGammaParams {
     /// ```
     pub fn log_likelihood(&self, rows: &[(u32, f64)]) -> f64 {
         let rows: Vec<(f64, f64)> = rows.iter().filter(|r| r.0 > 0).map(|&(x, m)| (x as f64, m)).collect();
-        log_likelihood(self, &prepare(&rows))
+        log_likelihood(self, &prepare(&rows), &mut [0.0; 3])
     }
 }
 
@@ -216,6 +232,33 @@ mod tests {
         rows.iter()
             .map(|r| RepeatSummary { mean_repeat_value_minor: r.mean_repeat_value_minor * c, ..r.clone() })
             .collect()
+    }
+
+    #[test]
+    fn analytic_gradient_matches_finite_differences() {
+        let rows: Vec<(f64, f64)> = customers(500, 4.0, |rng| rng.gamma(5.0, 1.0 / 2.0))
+            .iter()
+            .map(|c| (c.frequency as f64, c.mean_repeat_value_minor))
+            .collect();
+        let data = prepare(&rows);
+        for at in [[6.25, 3.74, 15.44], [0.8, 1.2, 0.3], [20.0, 9.0, 3.0]] {
+            let params = |v: &[f64; 3]| GammaGammaParams { p: v[0], q: v[1], gamma: v[2] };
+            let mut grad = [0.0; 3];
+            log_likelihood(&params(&at), &data, &mut grad);
+            for k in 0..3 {
+                let h = 1e-6 * at[k];
+                let (mut up, mut down) = (at, at);
+                up[k] += h;
+                down[k] -= h;
+                let numeric = (log_likelihood(&params(&up), &data, &mut [0.0; 3])
+                    - log_likelihood(&params(&down), &data, &mut [0.0; 3]))
+                    / (2.0 * h);
+                assert!(
+                    (grad[k] - numeric).abs() <= 1e-5 * numeric.abs().max(1.0),
+                    "{at:?} {k}: {grad:?} vs {numeric}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -18,11 +18,11 @@
 //! | [`cross_sell`] | FP-growth, association rules, per-customer product recommendations |
 //! | [`reason`] | explanations with a machine code, parameters and English text |
 //! | [`synthetic`] | fixed-seed realistic shop data |
-//! | [`special`], [`optimize`], [`rng`] | log-gamma, Gauss 2F1, Nelder–Mead, numerical Hessian, SplitMix64 |
+//! | [`special`], [`optimize`], [`rng`] | log-gamma, digamma, Gauss 2F1, BFGS, Nelder–Mead, Hessians, SplitMix64 |
 //!
 //! # Why so few dependencies
-//! Only `serde`, `thiserror` and `chrono`. The numerical pieces (Nelder–Mead, k-means++, logistic regression by
-//! Newton's method, FP-growth, log-gamma, 2F1) are each a few hundred lines at most here, while `smartcore`,
+//! Only `serde`, `thiserror` and `chrono`. The numerical pieces (BFGS, Nelder–Mead, k-means++, logistic regression
+//! by Newton's method, FP-growth, log-gamma, 2F1) are each a few hundred lines at most here, while `smartcore`,
 //! `argmin`, `polars` or `statrs` would each add more compile time to every CI run than this whole crate costs,
 //! and none of them has a Gauss hypergeometric function we could trust for large parameters. Own code also
 //! lets every randomised step run from a seed with results that never change under us.
@@ -31,17 +31,21 @@
 //! Written for a million customers and ten million orders on a small machine:
 //! - histories are flat arrays (no per-customer allocation), and a store that reads `ORDER BY customer, date`
 //!   skips the sort;
-//! - the BG/NBD likelihood merges customers with identical (x, t_x, T), keeps running tables of the log-gamma
-//!   differences and takes ln(α + t) once per distinct time; Gamma-Gamma reduces to sufficient statistics plus
-//!   one logarithm per customer; CLV computes each distinct history's forecast once;
-//! - k-means uses Hamerly's bounds; the logistic regression works on column blocks so its dot products
-//!   vectorise; FP-growth uses arena trees;
-//! - the likelihood and logistic passes split large inputs into a *fixed* number of chunks summed in order on
-//!   scoped threads, so results are identical on every machine.
+//! - BG/NBD and Gamma-Gamma are maximised by BFGS on analytic gradients in log-parameters (about twenty
+//!   likelihood passes), polished by Newton steps on a Hessian from gradient differences, which also gives the
+//!   standard errors;
+//! - the BG/NBD likelihood merges customers with identical (x, t_x, T), sums the terms that depend on x alone
+//!   once per x and takes ln(α + t) once per distinct time; Gamma-Gamma reduces to sufficient statistics plus
+//!   one logarithm per customer; both sum with block-wise compensation so that rounding noise does not stall
+//!   the optimiser; CLV computes each distinct history's forecast once;
+//! - k-means is specialised for the points' width, keeps Hamerly's bounds and updates cluster sums only for
+//!   points that move; the logistic regression starts on a row sample, reuses its Hessian near the optimum and
+//!   works on column blocks with a vectorised exponential; FP-growth uses arena trees; RFM counts instead of
+//!   sorting where the values span a small range;
+//! - the likelihood, k-means and logistic passes split large inputs into a *fixed* number of chunks summed in
+//!   order on scoped threads, so results are identical on every machine.
 //!
-//! Rough figures on a loaded 2-core machine, release build, 1M synthetic customers / 2.8M orders: order history
-//! 0.1 s (sorted input), RFM 0.25 s, BG/NBD fit 3.5 s, Gamma-Gamma fit 1.9 s, 12-month CLV for all 1.2 s,
-//! k-means (k = 8) 0.7 s, logistic regression 1M × 10 0.55 s, FP-growth on 100k baskets 15–70 ms.
+//! Figures against the Python stack: `docs/benchmarks.md` ("Analytics").
 //!
 //! # Example: from orders to value
 //! ```
@@ -68,6 +72,7 @@ pub mod lifecycle;
 pub mod logistic;
 pub mod optimize;
 pub mod orders;
+mod parallel;
 pub mod reason;
 pub mod rfm;
 pub mod rng;

@@ -1,8 +1,9 @@
-//! Small numerical building blocks: Nelder–Mead minimisation, a numerical Hessian, and dense symmetric
-//! solves by Cholesky.
+//! Small numerical building blocks: BFGS with a line search for objectives with an analytic gradient,
+//! Nelder–Mead for those without, numerical Hessians, dense symmetric solves by Cholesky, and deterministic
+//! parallel sums over fixed chunks.
 //!
-//! Own code instead of `argmin`: the models here have three or four parameters, so a hundred lines of
-//! Nelder–Mead do the job, compile in no time and keep every step deterministic.
+//! Own code instead of `argmin`: the models here have three or four parameters, so a couple of hundred lines
+//! of BFGS and Nelder–Mead do the job, compile in no time and keep every step deterministic.
 
 use crate::error::{AnalyticsError, Result};
 
@@ -180,6 +181,196 @@ where
     }
     let b = (0..=n).min_by(|&i, &j| values[i].total_cmp(&values[j])).unwrap_or(0);
     (points[b].clone(), values[b], budget, false)
+}
+
+/// Settings for [`bfgs`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BfgsSettings {
+    /// Converged when every gradient component is at most this times max(1, |f|): relative to the
+    /// objective, because a log-likelihood over a million customers is a sum of a million terms and its
+    /// gradient cannot be computed more precisely than that sum.
+    pub gradient_tolerance: f64,
+    /// Give up after this many iterations.
+    pub max_iterations: usize,
+    /// Largest change of any coordinate in the first step (later steps are scaled by the curvature learnt).
+    pub first_step: f64,
+}
+
+impl Default for BfgsSettings {
+    fn default() -> Self {
+        Self { gradient_tolerance: 1e-10, max_iterations: 500, first_step: 1.0 }
+    }
+}
+
+/// Minimises `f` from `start` by BFGS (quasi-Newton with the inverse-Hessian update) and a backtracking line
+/// search on the sufficient-decrease (Armijo) condition. `f(x, gradient)` returns the objective and writes its
+/// gradient; a non-finite value marks a point outside the domain, and the line search steps back from it.
+///
+/// Stops when the gradient is small relative to the objective (see [`BfgsSettings::gradient_tolerance`]), or
+/// when a step lowers the objective only at the level of rounding (or not at all) while the gradient is
+/// already within a thousand times that tolerance (the rounding floor of a large sum).
+///
+/// ```
+/// use guanxi_analytics::optimize::{bfgs, BfgsSettings};
+/// let rosenbrock = |x: &[f64], g: &mut [f64]| {
+///     g[0] = -2.0 * (1.0 - x[0]) - 400.0 * x[0] * (x[1] - x[0] * x[0]);
+///     g[1] = 200.0 * (x[1] - x[0] * x[0]);
+///     (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2)
+/// };
+/// let m = bfgs(rosenbrock, &[-1.2, 1.0], &BfgsSettings::default()).unwrap();
+/// assert!((m.x[0] - 1.0).abs() < 1e-6 && (m.x[1] - 1.0).abs() < 1e-6);
+/// ```
+pub fn bfgs<F>(mut f: F, start: &[f64], settings: &BfgsSettings) -> Result<Minimum>
+where
+    F: FnMut(&[f64], &mut [f64]) -> f64,
+{
+    let n = start.len();
+    if n == 0 {
+        return Err(AnalyticsError::InvalidInput("BFGS needs at least one parameter".into()));
+    }
+    let mut x = start.to_vec();
+    let mut g = vec![0.0; n];
+    let mut fx = f(&x, &mut g);
+    if !fx.is_finite() || g.iter().any(|v| !v.is_finite()) {
+        return Err(AnalyticsError::InvalidInput("objective is not finite at the starting point".into()));
+    }
+    let tolerance = |fx: f64| settings.gradient_tolerance * fx.abs().max(1.0);
+    let max_abs = |v: &[f64]| v.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
+    // Inverse-Hessian approximation, row-major; None until the first curvature pair sets its scale.
+    let mut h: Option<Vec<f64>> = None;
+    let (mut x_new, mut g_new, mut d) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let (mut s, mut y, mut hy) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    for iteration in 0..settings.max_iterations {
+        if max_abs(&g) <= tolerance(fx) {
+            return Ok(Minimum { x, value: fx, iterations: iteration });
+        }
+        // Search direction −H g; steepest descent scaled to `first_step` until H exists, or if H lost
+        // positive definiteness through rounding.
+        let mut slope = 0.0;
+        if let Some(h) = &h {
+            for i in 0..n {
+                d[i] = -(0..n).map(|j| h[i * n + j] * g[j]).sum::<f64>();
+            }
+            slope = d.iter().zip(&g).map(|(a, b)| a * b).sum();
+        }
+        if h.is_none() || slope >= 0.0 || !slope.is_finite() {
+            h = None;
+            let scale = settings.first_step / max_abs(&g);
+            d.iter_mut().zip(&g).for_each(|(d, g)| *d = -scale * g);
+            slope = d.iter().zip(&g).map(|(a, b)| a * b).sum();
+        }
+        // Backtracking: halve the step (or jump to the minimum of the quadratic through f(0), f'(0) and
+        // f(t) when that is closer) until the objective drops enough.
+        let mut t = 1.0;
+        let mut f_new = f64::INFINITY;
+        let mut accepted = false;
+        for _ in 0..40 {
+            for i in 0..n {
+                x_new[i] = x[i] + t * d[i];
+            }
+            f_new = f(&x_new, &mut g_new);
+            // Strictly lower as well: at the rounding floor "no worse" would accept steps that go nowhere.
+            if f_new.is_finite() && g_new.iter().all(|v| v.is_finite()) && f_new < fx && f_new <= fx + 1e-4 * t * slope
+            {
+                accepted = true;
+                break;
+            }
+            let quadratic = if f_new.is_finite() { -slope * t * t / (2.0 * (f_new - fx - slope * t)) } else { 0.0 };
+            t = if quadratic.is_finite() && quadratic > 0.1 * t && quadratic < 0.5 * t { quadratic } else { 0.5 * t };
+        }
+        if !accepted {
+            // A direction from a stale curvature model may be useless: try once more along the gradient.
+            if h.is_some() {
+                h = None;
+                continue;
+            }
+            // Not even along the gradient: the objective is at its rounding floor here.
+            if max_abs(&g) <= 1e3 * tolerance(fx) {
+                return Ok(Minimum { x, value: fx, iterations: iteration });
+            }
+            return Err(AnalyticsError::NotConverged { what: "BFGS line search", iterations: iteration });
+        }
+        for i in 0..n {
+            s[i] = x_new[i] - x[i];
+            y[i] = g_new[i] - g[i];
+        }
+        let sy: f64 = s.iter().zip(&y).map(|(a, b)| a * b).sum();
+        std::mem::swap(&mut x, &mut x_new);
+        std::mem::swap(&mut g, &mut g_new);
+        let improvement = fx - f_new;
+        fx = f_new;
+        // A decrease at the level of rounding: near the minimum the sums cannot say more (scipy's L-BFGS-B
+        // stops likewise); farther out the curvature model is stale, so start it afresh.
+        let stalled = improvement <= 1e-14 * fx.abs().max(1.0);
+        if stalled && max_abs(&g) <= 1e3 * tolerance(fx) {
+            return Ok(Minimum { x, value: fx, iterations: iteration + 1 });
+        }
+        // A pair without positive curvature would break positive definiteness, and a step lost in rounding
+        // carries no curvature information: skip the update.
+        if stalled {
+            h = None;
+        } else if max_abs(&s) > 1e-12 * (1.0 + max_abs(&x))
+            && sy > 1e-12 * s.iter().map(|v| v * v).sum::<f64>().sqrt() * y.iter().map(|v| v * v).sum::<f64>().sqrt()
+        {
+            let hm = h.get_or_insert_with(|| {
+                // First pair: start from the scaled identity (Nocedal & Wright, eq. 6.20).
+                let yy: f64 = y.iter().map(|v| v * v).sum();
+                let mut m = vec![0.0; n * n];
+                (0..n).for_each(|i| m[i * n + i] = sy / yy);
+                m
+            });
+            // H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ, expanded.
+            let rho = 1.0 / sy;
+            for i in 0..n {
+                hy[i] = (0..n).map(|j| hm[i * n + j] * y[j]).sum();
+            }
+            let yhy: f64 = y.iter().zip(&hy).map(|(a, b)| a * b).sum();
+            for i in 0..n {
+                for j in 0..n {
+                    hm[i * n + j] += (1.0 + rho * yhy) * rho * s[i] * s[j] - rho * (hy[i] * s[j] + s[i] * hy[j]);
+                }
+            }
+        }
+    }
+    Err(AnalyticsError::NotConverged { what: "BFGS", iterations: settings.max_iterations })
+}
+
+/// Hessian of a function from its analytic gradient by central differences (steps of `step` in every
+/// coordinate), symmetrised. Twice as many gradient calls as coordinates, and far more accurate than second
+/// differences of the function itself.
+///
+/// ```
+/// use guanxi_analytics::optimize::hessian_from_gradient;
+/// let grad = |x: &[f64], g: &mut [f64]| { g[0] = 2.0 * x[0] * x[1]; g[1] = x[0] * x[0] + 6.0 * x[1]; };
+/// let h = hessian_from_gradient(grad, &[1.0, 2.0], 1e-5);
+/// assert!((h[0][0] - 4.0).abs() < 1e-8 && (h[0][1] - 2.0).abs() < 1e-8 && (h[1][1] - 6.0).abs() < 1e-8);
+/// ```
+pub fn hessian_from_gradient<F>(mut gradient: F, x: &[f64], step: f64) -> Vec<Vec<f64>>
+where
+    F: FnMut(&[f64], &mut [f64]),
+{
+    let n = x.len();
+    let mut p = x.to_vec();
+    let (mut gp, mut gm) = (vec![0.0; n], vec![0.0; n]);
+    let mut hess = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        p[i] = x[i] + step;
+        gradient(&p, &mut gp);
+        p[i] = x[i] - step;
+        gradient(&p, &mut gm);
+        p[i] = x[i];
+        for j in 0..n {
+            hess[i][j] = (gp[j] - gm[j]) / (2.0 * step);
+        }
+    }
+    // Symmetrise: the average of the two difference estimates of each mixed derivative.
+    let transposed: Vec<Vec<f64>> = (0..n).map(|j| hess.iter().map(|row| row[j]).collect()).collect();
+    for (row, column) in hess.iter_mut().zip(&transposed) {
+        for (h, t) in row.iter_mut().zip(column) {
+            *h = 0.5 * (*h + t);
+        }
+    }
+    hess
 }
 
 /// Hessian of `f` at `x` by central differences with relative steps (1e-4 of each coordinate).
@@ -365,4 +556,82 @@ where
     let params: Vec<f64> = min.x.iter().map(|v| v.exp()).collect();
     let se = standard_errors(&mut neg_ll, &params);
     Ok((params, se, -min.value, min.iterations))
+}
+
+/// Like [`fit_positive_params`] for a negative log-likelihood with an analytic gradient: BFGS on the
+/// parameters' logarithms, then standard errors from the Hessian by differences of the analytic gradient.
+///
+/// `neg_ll(params, gradient)` takes the original (positive) parameters and writes the gradient with respect
+/// to them. A run that heads for e^±10 (a parameter running off to zero or infinity, so the data may not
+/// identify the model) is handed to [`fit_positive_params`], whose walls make that diagnosis.
+pub(crate) fn fit_positive_params_with_gradient<F>(mut neg_ll: F, start: &[f64]) -> Result<RawFit>
+where
+    F: FnMut(&[f64], &mut [f64]) -> f64,
+{
+    let n = start.len();
+    let mut theta = vec![0.0; n];
+    // In log-parameters y = ln θ: d/dy = θ d/dθ.
+    let mut in_logs = |y: &[f64], g: &mut [f64]| -> f64 {
+        if y.iter().any(|v| v.abs() > 30.0) {
+            return f64::INFINITY;
+        }
+        for (t, v) in theta.iter_mut().zip(y) {
+            *t = v.exp();
+        }
+        let value = neg_ll(&theta, g);
+        for (g, t) in g.iter_mut().zip(&theta) {
+            *g *= t;
+        }
+        value
+    };
+    let log_start: Vec<f64> = start.iter().map(|v| v.ln()).collect();
+    let settings = BfgsSettings { gradient_tolerance: 1e-8, ..Default::default() };
+    let min = match bfgs(&mut in_logs, &log_start, &settings) {
+        Ok(m) if m.x.iter().all(|v| v.abs() <= 10.0) => m,
+        // Running away, or a surface too awkward for the line search: the slow, sure way decides.
+        _ => {
+            let mut g = vec![0.0; n];
+            return fit_positive_params(|v| neg_ll(v, &mut g), start);
+        }
+    };
+    // Polish with Newton steps on the Hessian from gradient differences (needed for the standard errors
+    // anyway): from BFGS's stopping point one or two steps reach the rounding floor of the sums, so the
+    // estimates do not depend on where BFGS happened to stop.
+    let max_abs = |v: &[f64]| v.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
+    let hessian = hessian_from_gradient(
+        |y, g| {
+            in_logs(y, g);
+        },
+        &min.x,
+        1e-5,
+    );
+    let (mut y, mut value) = (min.x, min.value);
+    let (mut g, mut g_new) = (vec![0.0; n], vec![0.0; n]);
+    in_logs(&y, &mut g);
+    if let Some(l) = cholesky(&hessian.iter().flatten().copied().collect::<Vec<_>>(), n) {
+        for _ in 0..3 {
+            if max_abs(&g) <= 1e-13 * value.abs().max(1.0) {
+                break;
+            }
+            let step = cholesky_solve(&l, n, &g);
+            let y_new: Vec<f64> = y.iter().zip(&step).map(|(a, b)| a - b).collect();
+            let v_new = in_logs(&y_new, &mut g_new);
+            if !(v_new <= value && max_abs(&g_new) < max_abs(&g)) {
+                break;
+            }
+            (y, value) = (y_new, v_new);
+            std::mem::swap(&mut g, &mut g_new);
+        }
+    }
+    if max_abs(&g) > 1e-6 * value.abs().max(1.0) {
+        // BFGS stopped short of the maximum (a surface too flat for its line search): the slow, sure way.
+        let mut g = vec![0.0; n];
+        return fit_positive_params(|v| neg_ll(v, &mut g), start);
+    }
+    let params: Vec<f64> = y.iter().map(|v| v.exp()).collect();
+    // At the maximum (zero gradient) the covariance of θ is diag(θ) H_y⁻¹ diag(θ).
+    let se = inverse_diagonal(&hessian).and_then(|d| {
+        d.iter().all(|v| *v > 0.0 && v.is_finite()).then(|| d.iter().zip(&params).map(|(v, p)| p * v.sqrt()).collect())
+    });
+    Ok((params, se, -value, min.iterations))
 }

@@ -240,9 +240,28 @@ pub fn rfm_scores<K: CustomerKey>(history: &OrderHistory<K>, as_of: NaiveDate) -
 /// assert_eq!(quintile_scores(&[10, 20, 30, 40, 50]), vec![1, 2, 3, 4, 5]);
 /// // Ties share a score.
 /// assert_eq!(quintile_scores(&[1, 1, 1, 1, 9]), vec![1, 1, 1, 1, 5]);
+/// // Widely spread values (sorted) and a narrow range (counted) follow the same rule.
+/// assert_eq!(quintile_scores(&[-5_000_000_000, 0, 7, 7, 9_000_000_000]), vec![1, 2, 3, 3, 5]);
 /// ```
 pub fn quintile_scores(values: &[i64]) -> Vec<u8> {
     let n = values.len();
+    let score_of = |below: usize| if n == 1 { 3 } else { 1 + ((5 * below) / (n - 1)).min(4) as u8 };
+    // Recency in days and order counts span a small range: count each value instead of sorting (a million
+    // customers then cost two passes and a table of a few thousand entries).
+    if let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max())
+        && let Some(span) = max.checked_sub(min)
+        && span < 4 * n as i64 + 1024
+    {
+        let mut below = vec![0usize; span as usize + 2];
+        for &v in values {
+            below[(v - min) as usize + 1] += 1;
+        }
+        for i in 1..below.len() {
+            below[i] += below[i - 1];
+        }
+        // below[v − min] = number of values strictly smaller than v.
+        return values.iter().map(|&v| score_of(below[(v - min) as usize])).collect();
+    }
     // (value, index) pairs sort in one contiguous array, without indirection.
     let mut order: Vec<(i64, u32)> = values.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
     order.sort_unstable();
@@ -255,7 +274,7 @@ pub fn quintile_scores(values: &[i64]) -> Vec<u8> {
             end += 1;
         }
         // `start` values are strictly smaller than this block's value.
-        let score = if n == 1 { 3 } else { 1 + ((5 * start) / (n - 1)).min(4) as u8 };
+        let score = score_of(start);
         for &(_, i) in &order[start..end] {
             scores[i as usize] = score;
         }
@@ -286,6 +305,24 @@ mod tests {
         }
         let used: std::collections::BTreeSet<_> = grid.iter().flatten().collect();
         assert_eq!(used.len(), RfmSegment::ALL.len());
+    }
+
+    #[test]
+    fn counted_and_sorted_scores_follow_the_definition() {
+        let mut rng = crate::rng::SplitMix64::new(5);
+        for (n, spread) in [(1, 3), (2, 1), (50, 4), (3_000, 40), (3_000, 1 << 40), (20_000, 100_000)] {
+            let values: Vec<i64> = (0..n).map(|_| rng.below(spread) as i64 - (spread / 3) as i64).collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            let want: Vec<u8> = values
+                .iter()
+                .map(|v| {
+                    let below = sorted.partition_point(|x| x < v);
+                    if n == 1 { 3 } else { 1 + ((5 * below) / (n - 1)).min(4) as u8 }
+                })
+                .collect();
+            assert_eq!(quintile_scores(&values), want, "n {n}, spread {spread}");
+        }
     }
 
     #[test]
