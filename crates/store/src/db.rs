@@ -1,4 +1,5 @@
 use crate::Result;
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::collections::HashMap;
@@ -7,6 +8,12 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// sqlx logs statements slower than this with their whole SQL text at WARN by default: a 1,000-row batch insert
+/// stalled by a checkpoint printed 100 KB of placeholders into the server log and onto `guanxi import`'s output.
+/// They are kept at DEBUG (`RUST_LOG=sqlx=debug` shows them).
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+const SLOW_STATEMENT_LEVEL: log::LevelFilter = log::LevelFilter::Debug;
 
 /// Where the data lives. `Debug` never prints a password.
 #[derive(Clone)]
@@ -185,7 +192,8 @@ impl Db {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
                     .pragma("temp_store", "memory")
-                    .pragma("cache_size", "-8000");
+                    .pragma("cache_size", "-8000")
+                    .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
                 // The one writer gets a larger page cache: bulk loads touch index pages all over the file, and
                 // with 8 MB at 1M contacts a third of the writer's time went to re-reading evicted pages. Fewer,
                 // larger checkpoints write each hot page once per checkpoint instead of once per 4 MB of WAL.
@@ -213,7 +221,7 @@ impl Db {
                 Ok(db)
             }
             DbConfig::Postgres { url, max_connections } => {
-                let opts = PgConnectOptions::from_str(url)?;
+                let opts = PgConnectOptions::from_str(url)?.log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
                 let pool = PgPoolOptions::new()
                     .max_connections(*max_connections)
                     .acquire_timeout(Duration::from_secs(30))
