@@ -288,16 +288,7 @@ fn lloyd_fixed<const D: usize>(
         if shift <= tolerance {
             break;
         }
-        let (mut max1, mut max1_at, mut max2) = (0.0, 0, 0.0);
-        for (c, &m) in moved.iter().enumerate() {
-            if m > max1 {
-                max2 = max1;
-                max1 = m;
-                max1_at = c;
-            } else if m > max2 {
-                max2 = m;
-            }
-        }
+        let (max1, max1_at, max2) = two_largest_moves(&moved);
         for (c, gap) in half_gap.iter_mut().enumerate() {
             *gap = 0.5
                 * (0..k)
@@ -464,16 +455,7 @@ fn lloyd(points: &[f64], dims: usize, mut centroids: Vec<f64>, max_iterations: u
         if shift <= tolerance {
             break;
         }
-        let (mut max1, mut max1_at, mut max2) = (0.0, 0, 0.0);
-        for (c, &m) in moved.iter().enumerate() {
-            if m > max1 {
-                max2 = max1;
-                max1 = m;
-                max1_at = c;
-            } else if m > max2 {
-                max2 = m;
-            }
-        }
+        let (max1, max1_at, max2) = two_largest_moves(&moved);
         for (c, gap) in half_gap.iter_mut().enumerate() {
             *gap = 0.5
                 * (0..k)
@@ -728,4 +710,20 @@ fn describe(
         "mid-spending"
     };
     format!("{recency_word}, {order_word}, {spend_word} customers")
+}
+
+/// The largest centroid move, whose centroid it was, and the second largest: a point's lower bound to the
+/// other centroids drops by the largest move of any centroid but its own.
+fn two_largest_moves(moved: &[f64]) -> (f64, usize, f64) {
+    let (mut max1, mut max1_at, mut max2) = (0.0, 0, 0.0);
+    for (c, &m) in moved.iter().enumerate() {
+        if m > max1 {
+            max2 = max1;
+            max1 = m;
+            max1_at = c;
+        } else if m > max2 {
+            max2 = m;
+        }
+    }
+    (max1, max1_at, max2)
 }

@@ -289,6 +289,17 @@ impl Choices {
     }
 }
 
+/// The header row of a staged file (read on a blocking thread), or why it cannot be read.
+async fn file_headers(
+    path: &std::path::Path,
+    locale: Locale,
+) -> WebResult<Result<Vec<String>, guanxi_io::read::FileError>> {
+    let p = path.to_path_buf();
+    tokio::task::spawn_blocking(move || guanxi_io::read::open(&p).map(|(info, _)| info.headers))
+        .await
+        .map_err(|e| WebError::Internal(locale, e.to_string()))
+}
+
 /// Reads the staged file's header and first rows with the form's mapping and shows them.
 async fn preview_page(state: &AppState, w: &WebUser, c: &Choices, mut errors: Vec<String>) -> WebResult<Response> {
     let locale = w.locale;
@@ -300,11 +311,7 @@ async fn preview_page(state: &AppState, w: &WebUser, c: &Choices, mut errors: Ve
         api::custom_fields_of(&state.db, c.object).await.map_err(|e| WebError::Internal(locale, e.to_string()))?;
     let object = c.object;
     let region = state.config.default_region;
-    let p = path.clone();
-    let headers = tokio::task::spawn_blocking(move || guanxi_io::read::open(&p).map(|(info, _)| info.headers))
-        .await
-        .map_err(|e| WebError::Internal(locale, e.to_string()))?;
-    let headers = match headers {
+    let headers = match file_headers(&path, locale).await? {
         Ok(h) => h,
         Err(e) => {
             let msg = format!("{}: {e}", locale.t("imports.unreadable"));
@@ -432,11 +439,7 @@ pub async fn start(
     };
     let defs =
         api::custom_fields_of(&state.db, c.object).await.map_err(|e| WebError::Internal(locale, e.to_string()))?;
-    let p = path.clone();
-    let headers = tokio::task::spawn_blocking(move || guanxi_io::read::open(&p).map(|(info, _)| info.headers))
-        .await
-        .map_err(|e| WebError::Internal(locale, e.to_string()))?
-        .unwrap_or_default();
+    let headers = file_headers(&path, locale).await?.unwrap_or_default();
     let (proposed, _) = guanxi_io::mapping::propose(c.object.spec(), &headers, &defs);
     let mapping = c.mapping(&headers, proposed);
     let mapping_json = serde_json::to_string(&mapping).map_err(|e| WebError::Internal(locale, e.to_string()))?;
