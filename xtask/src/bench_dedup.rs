@@ -10,7 +10,7 @@
 
 use crate::bench_api::dataset::{self, Email};
 use crate::bench_api::http::{Conn, send_within};
-use crate::bench_api::server::{self, PgDatabase, Server, Storage, TempDir};
+use crate::bench_api::server::{self, Server, TempDir};
 use crate::bench_api::{load_contacts, wait_ready};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
@@ -75,10 +75,7 @@ struct Report {
 }
 
 pub fn run(args: DedupArgs) -> Result<()> {
-    let bin = match &args.guanxi_bin {
-        Some(b) => b.clone(),
-        None => server::build_release_binary()?,
-    };
+    let bin = server::guanxi_binary(args.guanxi_bin.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut reports = Vec::new();
     for &n in &args.contacts {
@@ -98,16 +95,7 @@ pub fn run(args: DedupArgs) -> Result<()> {
 fn one_size(args: &DedupArgs, bin: &std::path::Path, rt: &tokio::runtime::Runtime, n: u64) -> Result<Report> {
     // Declaration order is drop order in reverse: the server stops before its database and folder go.
     let tmp = TempDir::new("dedup")?;
-    let mut _pg = None;
-    let storage = match args.backend {
-        Which::Sqlite => Storage::Sqlite { data_dir: tmp.0.join("data") },
-        Which::Postgres => {
-            let db = PgDatabase::create(&args.pg_url)?;
-            let url = db.url();
-            _pg = Some(db);
-            Storage::Postgres { url }
-        }
-    };
+    let (storage, _pg) = server::fresh_storage(&tmp, args.backend == Which::Postgres, &args.pg_url)?;
     let email = "bench@example.com";
     let password = format!("bench-{}-password", std::process::id());
     server::create_admin(bin, &storage, email, &password)?;

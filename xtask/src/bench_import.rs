@@ -11,7 +11,7 @@
 
 use crate::bench_analytics::run_measured;
 use crate::bench_api::dataset::{self, Rng};
-use crate::bench_api::server::{self, PgDatabase, Storage, TempDir};
+use crate::bench_api::server::{self, TempDir};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use std::fmt::Write as _;
@@ -67,10 +67,7 @@ struct Run {
 }
 
 pub fn run(args: ImportArgs) -> Result<()> {
-    let bin = match &args.guanxi_bin {
-        Some(b) => b.clone(),
-        None => server::build_release_binary()?,
-    };
+    let bin = server::guanxi_binary(args.guanxi_bin.as_deref())?;
     std::fs::create_dir_all(&args.work_dir)?;
     let backends: &[&'static str] = match args.backend {
         Which::Sqlite => &["SQLite"],
@@ -113,15 +110,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
 
 fn one(args: &ImportArgs, bin: &Path, file: &Path, rows: u64, backend: &'static str) -> Result<Run> {
     let tmp = TempDir::new("import")?;
-    let mut _pg = None;
-    let storage = if backend == "SQLite" {
-        Storage::Sqlite { data_dir: tmp.0.join("data") }
-    } else {
-        let db = PgDatabase::create(&args.pg_url)?;
-        let url = db.url();
-        _pg = Some(db);
-        Storage::Postgres { url }
-    };
+    let (storage, _pg) = server::fresh_storage(&tmp, backend != "SQLite", &args.pg_url)?;
     let email = "bench@example.com";
     server::create_admin(bin, &storage, email, &format!("bench-{}-password", std::process::id()))?;
     let storage_args = storage.args();

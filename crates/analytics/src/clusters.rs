@@ -160,22 +160,7 @@ fn seed_fixed<const D: usize>(rows: &[[f64; D]], k: usize, rng: &mut SplitMix64)
         if centroids.len() == k {
             break;
         }
-        let total: f64 = d2.iter().sum();
-        // All remaining points coincide with a centroid: any point will do.
-        let chosen = if total <= 0.0 {
-            rng.below(n as u64) as usize
-        } else {
-            let mut u = rng.next_f64() * total;
-            let mut idx = n - 1;
-            for (i, d) in d2.iter().enumerate() {
-                if u < *d {
-                    idx = i;
-                    break;
-                }
-                u -= d;
-            }
-            idx
-        };
+        let chosen = sample_by_weight(&d2, rng);
         centroids.push(rows[chosen]);
     }
     centroids
@@ -352,22 +337,7 @@ fn seed_plus_plus(points: &[f64], dims: usize, k: usize, rng: &mut SplitMix64) -
     centroids.extend_from_slice(&points[first * dims..(first + 1) * dims]);
     let mut d2: Vec<f64> = points.chunks_exact(dims).map(|p| sq_dist(p, &centroids[..dims])).collect();
     for _ in 1..k {
-        let total: f64 = d2.iter().sum();
-        // All remaining points coincide with a centroid: any point will do.
-        let chosen = if total <= 0.0 {
-            rng.below(n as u64) as usize
-        } else {
-            let mut u = rng.next_f64() * total;
-            let mut idx = n - 1;
-            for (i, d) in d2.iter().enumerate() {
-                if u < *d {
-                    idx = i;
-                    break;
-                }
-                u -= d;
-            }
-            idx
-        };
+        let chosen = sample_by_weight(&d2, rng);
         let c = points[chosen * dims..(chosen + 1) * dims].to_vec();
         for (d, p) in d2.iter_mut().zip(points.chunks_exact(dims)) {
             *d = d.min(sq_dist(p, &c));
@@ -726,4 +696,22 @@ fn two_largest_moves(moved: &[f64]) -> (f64, usize, f64) {
         }
     }
     (max1, max1_at, max2)
+}
+
+/// k-means++'s next seed: a point drawn with probability proportional to its squared distance to the nearest
+/// seed so far (`d2`); any point when all of them coincide with a seed.
+fn sample_by_weight(d2: &[f64], rng: &mut SplitMix64) -> usize {
+    let n = d2.len();
+    let total: f64 = d2.iter().sum();
+    if total <= 0.0 {
+        return rng.below(n as u64) as usize;
+    }
+    let mut u = rng.next_f64() * total;
+    for (i, d) in d2.iter().enumerate() {
+        if u < *d {
+            return i;
+        }
+        u -= d;
+    }
+    n - 1
 }

@@ -118,6 +118,24 @@ impl Storage {
     }
 }
 
+/// The `guanxi` binary a benchmark runs: the one given (`--guanxi-bin`), or a fresh release build.
+pub fn guanxi_binary(given: Option<&Path>) -> Result<PathBuf> {
+    match given {
+        Some(b) => Ok(b.to_path_buf()),
+        None => build_release_binary(),
+    }
+}
+
+/// Fresh storage for one benchmark run: a data folder under `tmp`, or a new PostgreSQL database on `pg_url`
+/// (dropped with the returned guard, which must outlive anything using the database).
+pub fn fresh_storage(tmp: &TempDir, postgres: bool, pg_url: &str) -> Result<(Storage, Option<PgDatabase>)> {
+    if !postgres {
+        return Ok((Storage::Sqlite { data_dir: tmp.0.join("data") }, None));
+    }
+    let db = PgDatabase::create(pg_url)?;
+    Ok((Storage::Postgres { url: db.url() }, Some(db)))
+}
+
 /// Runs `guanxi <storage> create-admin`.
 pub fn create_admin(bin: &Path, storage: &Storage, email: &str, password: &str) -> Result<()> {
     let out = Command::new(bin)

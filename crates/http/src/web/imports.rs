@@ -18,6 +18,7 @@ use axum::extract::{Multipart, OriginalUri, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use guanxi_core::contact::ContactRules;
+use guanxi_core::custom_field::CustomFieldDef;
 use guanxi_io::mapping::{ImportObject, Mapping};
 use guanxi_store::StoreError;
 use guanxi_store::imports::{self, ImportJob, JobStatus, MatchKey};
@@ -78,6 +79,11 @@ fn is_active(s: JobStatus) -> bool {
     matches!(s, JobStatus::Queued | JobStatus::Running | JobStatus::Cancelling | JobStatus::Undoing)
 }
 
+/// A reason in the page's language, with the store's (English, precise) text after it.
+fn reason(locale: Locale, code: &str, message: &str) -> String {
+    format!("{} ({message})", locale.error(code))
+}
+
 /// What an API error says, in the page's language where the code is known, with the detail after it.
 fn error_lines(e: &ApiError, locale: Locale) -> Vec<String> {
     match e {
@@ -86,7 +92,7 @@ fn error_lines(e: &ApiError, locale: Locale) -> Vec<String> {
             .iter()
             .map(|f| {
                 let place = f.field.strip_prefix("mapping/").unwrap_or(&f.field);
-                format!("{place}: {} ({})", locale.error(f.code), f.message)
+                format!("{place}: {}", reason(locale, f.code, &f.message))
             })
             .collect(),
         ApiError::Forbidden(_) => vec![locale.t("error.forbidden.message").to_string()],
@@ -275,8 +281,10 @@ impl Choices {
         }
     }
 
-    /// The mapping the form shows: the proposal, with the columns the person chose instead when there are any.
-    fn mapping(&self, headers: &[String], proposed: Mapping) -> Mapping {
+    /// The mapping the form shows: the proposal for these headers, with the columns the person chose instead
+    /// when there are any.
+    fn mapping(&self, headers: &[String], defs: &[CustomFieldDef]) -> Mapping {
+        let (proposed, _) = guanxi_io::mapping::propose(self.object.spec(), headers, defs);
         let Some(cols) = &self.columns else { return proposed };
         let mut m = proposed;
         m.columns.clear();
@@ -318,8 +326,7 @@ async fn preview_page(state: &AppState, w: &WebUser, c: &Choices, mut errors: Ve
             return index_page(state, w, object, vec![msg]).await;
         }
     };
-    let (proposed, _) = guanxi_io::mapping::propose(object.spec(), &headers, &defs);
-    let mapping = c.mapping(&headers, proposed);
+    let mapping = c.mapping(&headers, &defs);
     let (defs2, m2) = (defs.clone(), mapping.clone());
     let preview = tokio::task::spawn_blocking(move || {
         let rules =
@@ -411,8 +418,8 @@ fn preview_row(r: &api::PreviewRow, locale: Locale) -> PreviewRowView {
         .errors
         .iter()
         .map(|e| match &e.column {
-            Some(col) => format!("{col}: {} ({})", locale.error(&e.code), e.message),
-            None => format!("{} ({})", locale.error(&e.code), e.message),
+            Some(col) => format!("{col}: {}", reason(locale, &e.code, &e.message)),
+            None => reason(locale, &e.code, &e.message),
         })
         .collect();
     PreviewRowView { line: r.line, record, errors }
@@ -440,8 +447,7 @@ pub async fn start(
     let defs =
         api::custom_fields_of(&state.db, c.object).await.map_err(|e| WebError::Internal(locale, e.to_string()))?;
     let headers = file_headers(&path, locale).await?.unwrap_or_default();
-    let (proposed, _) = guanxi_io::mapping::propose(c.object.spec(), &headers, &defs);
-    let mapping = c.mapping(&headers, proposed);
+    let mapping = c.mapping(&headers, &defs);
     let mapping_json = serde_json::to_string(&mapping).map_err(|e| WebError::Internal(locale, e.to_string()))?;
     if !c.save_as.is_empty() {
         let saved = async {
@@ -558,7 +564,7 @@ pub async fn show(
             .map(|e| ErrorRow {
                 line: e.line,
                 column: e.column.unwrap_or_default(),
-                message: format!("{} ({})", locale.error(&e.code), e.message),
+                message: reason(locale, &e.code, &e.message),
             })
             .collect(),
     };
