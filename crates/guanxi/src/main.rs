@@ -16,6 +16,11 @@ use guanxi_store::{Db, DbConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// mimalloc instead of glibc malloc: the import and API paths allocate many small strings per row, and glibc's
+/// malloc/free took about a third of an import's CPU (see docs/benchmarks.md, "Import and export").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "guanxi", version, about = "Guanxi (关系): an open-source, self-hosted CRM", long_about = None)]
 struct Cli {

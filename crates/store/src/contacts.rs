@@ -1,6 +1,6 @@
 //! Contacts: storage, lookup by id, filtered lists, search and batch writes.
 
-use crate::db::{SearchTable, Tx};
+use crate::db::{InsertInto, SearchTable, Tx};
 use crate::scope::{push_changeable, push_visible};
 use crate::search_index::push_match;
 use crate::sql::{Arg, COUNT_CAP, Page, Sql, push_conditions, sort_spec};
@@ -178,11 +178,7 @@ pub(crate) async fn visible_company_name(
     }
 }
 
-/// Rows per multi-row INSERT: 29 bound values per contact stays far below SQLite's 32,766 and PostgreSQL's
-/// 65,535 parameter limits, and statements stay small enough to plan quickly.
-const INSERT_CHUNK: usize = 200;
-
-/// Inserts contacts inside `tx` with multi-row statements: the rows, their contact points, tags and search
+/// Inserts contacts inside `tx` in bulk ([`Tx::insert_rows`]): the rows, their contact points, tags and search
 /// tokens. Owners and companies are resolved with one query each for the whole set. Returns the contacts in
 /// input order, or every record's field errors by index (nothing is written then: the caller drops `tx`).
 pub(crate) async fn insert_many(
@@ -212,76 +208,58 @@ pub(crate) async fn insert_many(
     if !errors.is_empty() {
         return Err(BatchError::Invalid(errors));
     }
-    let mut out = Vec::with_capacity(drafts.len());
-    for chunk in drafts.chunks(INSERT_CHUNK) {
-        let ids: Vec<Uuid> = chunk.iter().map(|_| guanxi_core::ids::new_id()).collect();
-        let mut sql = tx.sql("");
-        for (i, (d, id)) in chunk.iter().zip(&ids).enumerate() {
-            let owner = d.owner_id.unwrap_or(actor.user_id);
-            let cols = column_values(d, owner, owners.get(&owner).copied().flatten());
-            if i == 0 {
-                let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
-                sql.push(&format!(
-                    "INSERT INTO contacts (id, {}, version, created_at, updated_at) VALUES ",
-                    names.join(", ")
-                ));
-            } else {
-                sql.push(", ");
-            }
-            sql.push("(").bind(Arg::Uuid(*id));
-            for (_, v, is_json) in cols {
-                sql.push(", ");
-                push_value(&mut sql, v, is_json);
-            }
-            sql.push(", 1, ").bind(Arg::Ts(now)).push(", ").bind(Arg::Ts(now)).push(")");
+    let mut columns: Vec<(&str, bool)> = vec![("id", false)];
+    let mut values: Vec<Option<Arg>> = Vec::with_capacity(drafts.len() * 29);
+    let ids: Vec<Uuid> = drafts.iter().map(|_| guanxi_core::ids::new_id()).collect();
+    for (i, (d, id)) in drafts.iter().zip(&ids).enumerate() {
+        let owner = d.owner_id.unwrap_or(actor.user_id);
+        let cols = column_values(d, owner, owners.get(&owner).copied().flatten());
+        if i == 0 {
+            columns.extend(cols.iter().map(|c| (c.0, c.2)));
+            columns.extend([("version", false), ("created_at", false), ("updated_at", false)]);
         }
-        sql.push(" RETURNING id, seq");
-        let rows: Vec<(Uuid, i64)> = tx.fetch_all(sql).await.map_err(store)?;
-        let seqs: HashMap<Uuid, i64> = rows.into_iter().collect();
-        let mut points = tx.sql("INSERT INTO contact_points (contact_id, kind, value) VALUES ");
-        let mut n_points = 0;
-        let mut tags = tx.sql("INSERT INTO record_tags (object, record_id, tag) VALUES ");
-        let mut n_tags = 0;
-        let mut search: Vec<(i64, Vec<String>)> = Vec::with_capacity(chunk.len());
-        for (d, id) in chunk.iter().zip(&ids) {
-            for (kind, value) in
-                d.emails.iter().map(|e| ("email", &e.address)).chain(d.phones.iter().map(|p| ("phone", &p.number)))
-            {
-                if n_points > 0 {
-                    points.push(", ");
-                }
-                n_points += 1;
-                points
-                    .push("(")
-                    .bind(Arg::Uuid(*id))
-                    .push(&format!(", '{kind}', "))
-                    .bind(Arg::Text(value.clone()))
-                    .push(")");
-            }
-            for t in &d.tags {
-                if n_tags > 0 {
-                    tags.push(", ");
-                }
-                n_tags += 1;
-                tags.push("('contact', ").bind(Arg::Uuid(*id)).push(", ").bind(Arg::Text(t.clone())).push(")");
-            }
-            let seq = *seqs.get(id).ok_or(BatchError::Store(StoreError::NotFound))?;
-            let company_name = d.company_id.and_then(|c| companies.get(&c)).map(String::as_str);
-            search.push((seq, search_tokens(d, company_name)));
-        }
-        if n_points > 0 {
-            tx.execute(points).await.map_err(store)?;
-        }
-        if n_tags > 0 {
-            tx.execute(tags).await.map_err(store)?;
-        }
-        tx.insert_search_tokens(SearchTable::Contacts, &search).await.map_err(store)?;
-        for (d, id) in chunk.iter().zip(ids) {
-            let owner = d.owner_id.unwrap_or(actor.user_id);
-            out.push(contact_from_draft(d, id, owner, owners.get(&owner).copied().flatten(), now));
-        }
+        values.push(Some(Arg::Uuid(*id)));
+        values.extend(cols.into_iter().map(|c| c.1));
+        values.extend([Some(Arg::I64(1)), Some(Arg::Ts(now)), Some(Arg::Ts(now))]);
     }
-    Ok(out)
+    let into = InsertInto { table: "contacts", columns: &columns, on_conflict: "" };
+    let seqs = tx.insert_rows(&into, values, true).await.map_err(store)?;
+    let mut points: Vec<Option<Arg>> = Vec::new();
+    let mut tags: Vec<Option<Arg>> = Vec::new();
+    let mut search: Vec<(i64, Vec<String>)> = Vec::with_capacity(drafts.len());
+    for ((d, id), seq) in drafts.iter().zip(&ids).zip(&seqs) {
+        for (kind, value) in
+            d.emails.iter().map(|e| ("email", &e.address)).chain(d.phones.iter().map(|p| ("phone", &p.number)))
+        {
+            points.extend([Some(Arg::Uuid(*id)), Some(Arg::Text(kind.into())), Some(Arg::Text(value.clone()))]);
+        }
+        for t in &d.tags {
+            tags.extend([Some(Arg::Text("contact".into())), Some(Arg::Uuid(*id)), Some(Arg::Text(t.clone()))]);
+        }
+        let company_name = d.company_id.and_then(|c| companies.get(&c)).map(String::as_str);
+        search.push((*seq, search_tokens(d, company_name)));
+    }
+    let into = InsertInto {
+        table: "contact_points",
+        columns: &[("contact_id", false), ("kind", false), ("value", false)],
+        on_conflict: "",
+    };
+    tx.insert_rows(&into, points, false).await.map_err(store)?;
+    let into = InsertInto {
+        table: "record_tags",
+        columns: &[("object", false), ("record_id", false), ("tag", false)],
+        on_conflict: "",
+    };
+    tx.insert_rows(&into, tags, false).await.map_err(store)?;
+    tx.insert_search_tokens(SearchTable::Contacts, &search).await.map_err(store)?;
+    Ok(drafts
+        .iter()
+        .zip(ids)
+        .map(|(d, id)| {
+            let owner = d.owner_id.unwrap_or(actor.user_id);
+            contact_from_draft(d, id, owner, owners.get(&owner).copied().flatten(), now)
+        })
+        .collect())
 }
 
 fn contact_from_draft(d: &ContactDraft, id: Uuid, owner: Uuid, team: Option<Uuid>, now: DateTime<Utc>) -> Contact {

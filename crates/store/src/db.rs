@@ -339,8 +339,16 @@ impl<T> BothScalar for T where
 }
 
 use crate::bind_args;
-use crate::sql::Sql;
+use crate::sql::{Arg, Sql};
 use crate::sqlite_read::FromSqliteRow;
+
+/// Where [`Tx::insert_rows`] writes: a table, its columns (each with whether it holds JSON, bound as text and
+/// cast to jsonb on PostgreSQL) and an optional `ON CONFLICT …` clause.
+pub(crate) struct InsertInto<'a> {
+    pub table: &'a str,
+    pub columns: &'a [(&'a str, bool)],
+    pub on_conflict: &'a str,
+}
 use sqlx::AssertSqlSafe;
 
 impl Db {
@@ -508,46 +516,141 @@ impl Tx {
         Ok(())
     }
 
-    /// Indexes new records in multi-row statements (no previous tokens to delete).
+    /// Inserts rows into `into.table`: `values` holds `into.columns.len()` values per row (`None` is NULL). With
+    /// `returning_seq` it returns each row's `seq` in input order; the first column must then be the record's `id`.
+    ///
+    /// On SQLite the rows go through one prepared statement executed per row on the transaction's own connection,
+    /// on this thread: a bulk insert through sqlx built one multi-row statement of thousands of bound values per
+    /// 200 rows, which SQLite parsed and planned afresh each time, and handed every value to the connection's
+    /// worker thread (`docs/benchmarks.md`, "Import and export"). PostgreSQL keeps multi-row statements: there a
+    /// round trip per row would be the cost.
+    pub(crate) async fn insert_rows(
+        &mut self,
+        into: &InsertInto<'_>,
+        values: Vec<Option<Arg>>,
+        returning_seq: bool,
+    ) -> Result<Vec<i64>> {
+        let width = into.columns.len();
+        if width == 0 || values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<&str> = into.columns.iter().map(|c| c.0).collect();
+        let head = format!("INSERT INTO {} ({}) VALUES ", into.table, names.join(", "));
+        match &mut self.inner {
+            TxInner::Sqlite(t) => {
+                let mut text = head;
+                text.push('(');
+                text.push_str(&vec!["?"; width].join(", "));
+                text.push(')');
+                if !into.on_conflict.is_empty() {
+                    text.push(' ');
+                    text.push_str(into.on_conflict);
+                }
+                let mut handle = (**t).lock_handle().await?;
+                let raw = handle.as_raw_handle();
+                let out = crate::sqlite_read::on_this_thread(|| -> rusqlite::Result<Vec<i64>> {
+                    // SAFETY: `handle` gives this thread the connection alone (sqlx's worker waits) until it is
+                    // dropped below, after `conn`; a connection made with `from_handle` never closes the handle.
+                    let conn = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
+                    let mut st = conn.prepare(&text)?;
+                    let mut seqs = Vec::with_capacity(if returning_seq { values.len() / width } else { 0 });
+                    for row in values.chunks(width) {
+                        st.execute(rusqlite::params_from_iter(
+                            row.iter().map(|v| crate::sqlite_read::OptBound(v.as_ref())),
+                        ))?;
+                        if returning_seq {
+                            seqs.push(conn.last_insert_rowid());
+                        }
+                    }
+                    drop(st);
+                    drop(conn);
+                    Ok(seqs)
+                });
+                drop(handle);
+                out.map_err(|e| crate::sqlite_read::store_error("sqlite insert", e))
+            }
+            TxInner::Postgres(_) => {
+                // Well below PostgreSQL's 65,535 bound parameters per statement.
+                let rows_per_statement = (20_000 / width).clamp(1, 1_000);
+                let mut seqs = Vec::new();
+                let mut values = values.into_iter();
+                let total_rows = values.len() / width;
+                let mut done = 0;
+                while done < total_rows {
+                    let n = rows_per_statement.min(total_rows - done);
+                    let mut sql = self.sql(&head);
+                    let mut ids = Vec::with_capacity(if returning_seq { n } else { 0 });
+                    for i in 0..n {
+                        sql.push(if i == 0 { "(" } else { ", (" });
+                        for (j, (_, is_json)) in into.columns.iter().enumerate() {
+                            let v = values.next().flatten();
+                            if j == 0 && returning_seq {
+                                ids.push(match &v {
+                                    Some(Arg::Uuid(id)) => *id,
+                                    _ => return Err(crate::StoreError::NotFound),
+                                });
+                            }
+                            if j > 0 {
+                                sql.push(", ");
+                            }
+                            crate::contacts::push_value(&mut sql, v, *is_json);
+                        }
+                        sql.push(")");
+                    }
+                    if !into.on_conflict.is_empty() {
+                        sql.push(" ").push(into.on_conflict);
+                    }
+                    if returning_seq {
+                        sql.push(" RETURNING id, seq");
+                        let rows: Vec<(uuid::Uuid, i64)> = self.fetch_all(sql).await?;
+                        let by_id: HashMap<uuid::Uuid, i64> = rows.into_iter().collect();
+                        for id in ids {
+                            seqs.push(*by_id.get(&id).ok_or(crate::StoreError::NotFound)?);
+                        }
+                    } else {
+                        self.execute(sql).await?;
+                    }
+                    done += n;
+                }
+                Ok(seqs)
+            }
+        }
+    }
+
+    /// Indexes new records (no previous tokens to delete).
     pub(crate) async fn insert_search_tokens(&mut self, table: SearchTable, rows: &[(i64, Vec<String>)]) -> Result<()> {
         let name = match table {
             SearchTable::Contacts => "contact_fts",
             SearchTable::Companies => "company_fts",
         };
+        if self.dialect() == Dialect::Sqlite {
+            let values: Vec<Option<Arg>> = rows
+                .iter()
+                .filter(|(_, t)| !t.is_empty())
+                .flat_map(|(seq, tokens)| [Some(Arg::I64(*seq)), Some(Arg::Text(tokens.join(" ")))])
+                .collect();
+            let into = InsertInto { table: name, columns: &[("rowid", false), ("tokens", false)], on_conflict: "" };
+            self.insert_rows(&into, values, false).await?;
+            return Ok(());
+        }
         for chunk in rows.chunks(500) {
             let rows: Vec<&(i64, Vec<String>)> = chunk.iter().filter(|(_, t)| !t.is_empty()).collect();
             if rows.is_empty() {
                 continue;
             }
-            match &mut self.inner {
-                TxInner::Sqlite(t) => {
-                    let mut sql = format!("INSERT INTO {name}(rowid, tokens) VALUES ");
-                    for i in 0..rows.len() {
-                        if i > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str("(?, ?)");
+            if let TxInner::Postgres(t) = &mut self.inner {
+                let mut sql = format!("INSERT INTO {name}(seq, tokens) VALUES ");
+                for i in 0..rows.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
                     }
-                    let mut q = sqlx::query(AssertSqlSafe(sql));
-                    for (seq, tokens) in &rows {
-                        q = q.bind(*seq).bind(tokens.join(" "));
-                    }
-                    q.execute(&mut **t).await?;
+                    sql.push_str(&format!("(${}, array_to_tsvector(${}::text[]))", 2 * i + 1, 2 * i + 2));
                 }
-                TxInner::Postgres(t) => {
-                    let mut sql = format!("INSERT INTO {name}(seq, tokens) VALUES ");
-                    for i in 0..rows.len() {
-                        if i > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&format!("(${}, array_to_tsvector(${}::text[]))", 2 * i + 1, 2 * i + 2));
-                    }
-                    let mut q = sqlx::query(AssertSqlSafe(sql));
-                    for (seq, tokens) in &rows {
-                        q = q.bind(*seq).bind(tokens);
-                    }
-                    q.execute(&mut **t).await?;
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (seq, tokens) in &rows {
+                    q = q.bind(*seq).bind(tokens);
                 }
+                q.execute(&mut **t).await?;
             }
         }
         Ok(())

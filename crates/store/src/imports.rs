@@ -13,7 +13,7 @@
 mod objects;
 
 use crate::contacts::{COLUMNS, ContactRow, push_value};
-use crate::db::Tx;
+use crate::db::{InsertInto, Tx};
 use crate::scope::push_changeable;
 use crate::sql::Arg;
 use crate::{Db, Result, StoreError};
@@ -939,36 +939,37 @@ async fn load_contacts(tx: &mut Tx, ids: &[Uuid]) -> Result<HashMap<Uuid, Contac
 pub(crate) type UndoEntry = (Uuid, &'static str, i64, Option<String>);
 
 async fn write_undo(tx: &mut Tx, job: Uuid, rows: &[UndoEntry]) -> Result<()> {
-    for chunk in rows.chunks(400) {
-        let mut sql = tx.sql("INSERT INTO import_records (job_id, record_id, action, version, snapshot) VALUES ");
-        for (i, (id, action, version, snapshot)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(").bind(Arg::Uuid(job)).push(", ").bind(Arg::Uuid(*id));
-            sql.push(&format!(", '{action}', ")).bind(Arg::I64(*version)).push(", ");
-            push_value(&mut sql, snapshot.clone().map(Arg::Text), true);
-            sql.push(")");
-        }
-        // A record updated twice by one import keeps its first snapshot: undo restores the state before it.
-        sql.push(" ON CONFLICT (job_id, record_id) DO UPDATE SET version = excluded.version");
-        tx.execute(sql).await?;
+    let mut values = Vec::with_capacity(rows.len() * 5);
+    for (id, action, version, snapshot) in rows {
+        values.extend([
+            Some(Arg::Uuid(job)),
+            Some(Arg::Uuid(*id)),
+            Some(Arg::Text((*action).into())),
+            Some(Arg::I64(*version)),
+            snapshot.clone().map(Arg::Text),
+        ]);
     }
+    let into = InsertInto {
+        table: "import_records",
+        columns: &[("job_id", false), ("record_id", false), ("action", false), ("version", false), ("snapshot", true)],
+        // A record updated twice by one import keeps its first snapshot: undo restores the state before it.
+        on_conflict: "ON CONFLICT (job_id, record_id) DO UPDATE SET version = excluded.version",
+    };
+    tx.insert_rows(&into, values, false).await?;
     Ok(())
 }
 
 async fn write_external_ids(tx: &mut Tx, object: &str, ids: &[(String, Uuid)]) -> Result<()> {
-    for chunk in ids.chunks(400) {
-        let mut sql = tx.sql("INSERT INTO external_ids (object, external_id, record_id) VALUES ");
-        for (i, (x, id)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push(&format!("('{object}', ")).bind(Arg::Text(x.clone())).push(", ").bind(Arg::Uuid(*id)).push(")");
-        }
-        sql.push(" ON CONFLICT (object, external_id) DO UPDATE SET record_id = excluded.record_id");
-        tx.execute(sql).await?;
+    let mut values = Vec::with_capacity(ids.len() * 3);
+    for (x, id) in ids {
+        values.extend([Some(Arg::Text(object.into())), Some(Arg::Text(x.clone())), Some(Arg::Uuid(*id))]);
     }
+    let into = InsertInto {
+        table: "external_ids",
+        columns: &[("object", false), ("external_id", false), ("record_id", false)],
+        on_conflict: "ON CONFLICT (object, external_id) DO UPDATE SET record_id = excluded.record_id",
+    };
+    tx.insert_rows(&into, values, false).await?;
     Ok(())
 }
 

@@ -100,19 +100,15 @@ impl Readers {
         Ok(conn)
     }
 
-    /// Runs `f` with a connection, on this thread; on a multi-threaded runtime the worker's other tasks move to
-    /// another thread meanwhile (`block_in_place`), so a slow query never stalls them.
+    /// Runs `f` with a connection, on this thread ([`on_this_thread`]).
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        let run = || {
+        on_this_thread(|| {
             let conn = self.take()?;
             let out = f(&conn);
             self.give_back(conn);
             out
-        };
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        let out = if multi_thread { tokio::task::block_in_place(run) } else { run() };
-        out.map_err(|e| crate::StoreError::Database(sqlx::Error::Protocol(format!("sqlite read: {e}"))))
+        })
+        .map_err(|e| store_error("sqlite read", e))
     }
 
     pub(crate) fn fetch_all<R: FromSqliteRow>(&self, sql: &Sql) -> Result<Vec<R>> {
@@ -145,21 +141,50 @@ impl Readers {
     }
 }
 
+/// Runs blocking SQLite work on this thread; on a multi-threaded runtime the worker's other tasks move to another
+/// thread meanwhile (`block_in_place`), so a slow statement never stalls them.
+pub(crate) fn on_this_thread<T>(run: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread { tokio::task::block_in_place(run) } else { run() }
+}
+
+/// A rusqlite error as the store's database error (`what` says which path failed).
+pub(crate) fn store_error(what: &str, e: rusqlite::Error) -> crate::StoreError {
+    crate::StoreError::Database(sqlx::Error::Protocol(format!("{what}: {e}")))
+}
+
 /// An argument bound as sqlx-sqlite would bind it.
-struct Bound<'a>(&'a Arg);
+pub(crate) struct Bound<'a>(pub &'a Arg);
+
+/// An optional argument: `None` binds NULL.
+pub(crate) struct OptBound<'a>(pub Option<&'a Arg>);
+
+impl ToSql for OptBound<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self.0 {
+            Some(a) => Ok(arg_output(a)),
+            None => Ok(ToSqlOutput::Owned(rusqlite::types::Value::Null)),
+        }
+    }
+}
 
 impl ToSql for Bound<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self.0 {
-            Arg::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            Arg::I64(v) => ToSqlOutput::Owned((*v).into()),
-            Arg::F64(v) => ToSqlOutput::Owned((*v).into()),
-            Arg::Bool(v) => ToSqlOutput::Owned(i64::from(*v).into()),
-            Arg::Uuid(u) => ToSqlOutput::Borrowed(ValueRef::Blob(u.as_bytes())),
-            Arg::Date(d) => ToSqlOutput::Owned(d.format("%F").to_string().into()),
-            Arg::Ts(t) => ToSqlOutput::Owned(t.to_rfc3339_opts(SecondsFormat::AutoSi, false).into()),
-            Arg::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-        })
+        Ok(arg_output(self.0))
+    }
+}
+
+fn arg_output(a: &Arg) -> ToSqlOutput<'_> {
+    match a {
+        Arg::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Arg::I64(v) => ToSqlOutput::Owned((*v).into()),
+        Arg::F64(v) => ToSqlOutput::Owned((*v).into()),
+        Arg::Bool(v) => ToSqlOutput::Owned(i64::from(*v).into()),
+        Arg::Uuid(u) => ToSqlOutput::Borrowed(ValueRef::Blob(u.as_bytes())),
+        Arg::Date(d) => ToSqlOutput::Owned(d.format("%F").to_string().into()),
+        Arg::Ts(t) => ToSqlOutput::Owned(t.to_rfc3339_opts(SecondsFormat::AutoSi, false).into()),
+        Arg::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
     }
 }
 
