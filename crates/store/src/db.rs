@@ -196,8 +196,15 @@ impl Db {
                     .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
                 // The one writer gets a larger page cache: bulk loads touch index pages all over the file, and
                 // with 8 MB at 1M contacts a third of the writer's time went to re-reading evicted pages. Fewer,
-                // larger checkpoints write each hot page once per checkpoint instead of once per 4 MB of WAL.
-                let write_opts = opts.clone().pragma("cache_size", "-32000").pragma("wal_autocheckpoint", "4000");
+                // larger checkpoints write each hot page once per checkpoint instead of once per few MB of WAL: a
+                // 2,000-row import batch at 1M contacts dirties ~20 MB of random index pages (names, e-mails,
+                // phones), so checkpoints every 16 MB copied nearly every batch into the database file twice over;
+                // every 160 MB made the 1M import 22 % faster. The WAL file is cut back to 64 MB after each.
+                let write_opts = opts
+                    .clone()
+                    .pragma("cache_size", "-32000")
+                    .pragma("wal_autocheckpoint", "40000")
+                    .pragma("journal_size_limit", "67108864");
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
