@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use guanxi_analytics::bgnbd::{BgNbdParams, fit_bgnbd};
-use guanxi_analytics::churn::{ChurnSettings, SupportCounts, churn_features, churn_study};
+use guanxi_analytics::churn::{ChurnFeatures, ChurnModel, ChurnSettings, SupportCounts, churn_features, churn_study};
 use guanxi_analytics::clusters::{ClusterSettings, cluster_customers};
 use guanxi_analytics::clv::{ClvSettings, predict_customer_values};
 use guanxi_analytics::cross_sell::{association_rules, frequent_itemsets, recommend_products};
@@ -22,8 +22,8 @@ use guanxi_analytics::gamma_gamma::fit_gamma_gamma;
 use guanxi_analytics::lifecycle::{LifecycleRules, LifecycleStage, median_gap_days, stage_change, stage_of};
 use guanxi_analytics::orders::{OrderHistory, TimeUnit, Transaction, repeat_summaries};
 use guanxi_analytics::reason::Reason;
-use guanxi_analytics::rfm::rfm_scores;
-use guanxi_analytics::tiers::{CustomerTier, TierInput, TierRules, assign_tiers};
+use guanxi_analytics::rfm::{CustomerRfm, rfm_scores};
+use guanxi_analytics::tiers::{CustomerTier, TierAssignment, TierInput, TierRules, assign_tiers};
 use guanxi_store::analytics::{
     self as store, BasketLine, CustomerMetrics, ModelRun, PreviousState, READ_CHUNK, SystemEvent,
 };
@@ -141,17 +141,21 @@ async fn analyse(
         .await
         .map_err(|e| AnalysisError::Internal(e.to_string()))?;
     tracing::info!(elapsed_ms = clock.elapsed().as_millis() as u64, "analysis: models computed");
-    // Events go in the same transaction as their contacts' metrics: a change is recorded exactly once even if a
-    // run stops half-way.
-    let mut events = computed.events.into_iter().peekable();
-    for chunk in computed.metrics.chunks(WRITE_CHUNK) {
-        let last = chunk.last().map(|m| m.contact_id);
-        let mut batch = Vec::new();
-        while let Some(e) = events.next_if(|e| Some(e.contact_id) <= last) {
-            batch.push(e);
-        }
-        store::write_metrics(db, chunk, &batch).await?;
+    let Computed { mut findings, mut params, status } = computed;
+    // Rows are built chunk by chunk as they are written: a run never holds every contact's reasons and
+    // recommendations as JSON at once (at 1M contacts that was ~12 GB). Events go in the same transaction as
+    // their contacts' metrics: a change is recorded exactly once even if a run stops half-way.
+    let mut counts = Counts::default();
+    let mut start = 0;
+    while start < findings.contacts.len() {
+        let end = (start + WRITE_CHUNK).min(findings.contacts.len());
+        let (metrics, events) = on_this_thread(|| findings.rows(start..end, &mut counts));
+        store::write_metrics(db, &metrics, &events).await?;
+        start = end;
     }
+    params["stage_counts"] = json!(counts.stages);
+    params["tier_counts"] = json!(counts.tiers);
+    params["events"] = json!(counts.events);
     tracing::info!(elapsed_ms = clock.elapsed().as_millis() as u64, "analysis: metrics written");
     Ok(ModelRun {
         id: run_id,
@@ -162,8 +166,8 @@ async fn analyse(
         data_to,
         customers,
         orders,
-        params: computed.params,
-        status: computed.status.into(),
+        params,
+        status: status.into(),
         error: None,
     })
 }
@@ -245,10 +249,50 @@ fn collect_baskets(
 }
 
 struct Computed {
-    metrics: Vec<CustomerMetrics>,
-    events: Vec<SystemEvent>,
+    findings: Findings,
+    /// The run's parameters; the stage and tier counts are added as the rows are written.
     params: Value,
     status: &'static str,
+}
+
+/// Runs blocking work on this thread, letting a multi-threaded runtime move its other tasks away meanwhile.
+fn on_this_thread<T>(f: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread { tokio::task::block_in_place(f) } else { f() }
+}
+
+/// Stages and tiers counted over the rows written, and the events.
+#[derive(Default)]
+struct Counts {
+    stages: HashMap<&'static str, u64>,
+    tiers: HashMap<&'static str, u64>,
+    events: usize,
+}
+
+/// What the models found, per contact (indexed like `contacts`) and in compact form: the metric rows, with their
+/// reasons in words, are built from it a chunk at a time ([`Findings::rows`]).
+struct Findings {
+    run_id: Uuid,
+    now: DateTime<Utc>,
+    as_of: NaiveDate,
+    contacts: Vec<Uuid>,
+    previous: Vec<Option<PreviousState>>,
+    history: OrderHistory<u32>,
+    lifecycle_rules: LifecycleRules,
+    rfm: Vec<CustomerRfm<u32>>,
+    rfm_of: Vec<Option<u32>>,
+    /// By position in `rfm`.
+    tiers: Vec<TierAssignment<u32>>,
+    p_alive: Vec<Option<f64>>,
+    expected_90d: Vec<Option<f64>>,
+    clv: Vec<Option<f64>>,
+    /// The churn model and today's features of the contacts it scores (`churn_of` points into them).
+    churn_model: Option<ChurnModel>,
+    churn_features: Vec<ChurnFeatures<u32>>,
+    churn_of: Vec<Option<u32>>,
+    cluster: Vec<Option<i64>>,
+    recommendations: Vec<Value>,
 }
 
 fn model_error(e: impl std::fmt::Display) -> Value {
@@ -367,7 +411,9 @@ fn compute(
     step("lifecycle and tiers");
 
     // Churn risk: trained on the past (no purchase in the window after a cut-off), applied to today.
-    let mut churn: Vec<Option<(f64, Vec<Reason>)>> = vec![None; n];
+    let mut churn_model = None;
+    let mut churn_features_today = Vec::new();
+    let mut churn_of: Vec<Option<u32>> = vec![None; n];
     let churn_settings = ChurnSettings { trend_window_days: settings.churn_window_days, ..ChurnSettings::default() };
     let cutoff = as_of.checked_sub_days(Days::new(settings.churn_window_days as u64)).unwrap_or(as_of);
     let study = if history.is_empty() {
@@ -377,9 +423,8 @@ fn compute(
     };
     match study.and_then(|s| churn_features(&history, &input.support, as_of, &churn_settings).map(|f| (s, f))) {
         Ok((study, features)) => {
-            for f in &features {
-                let score = study.model.score(f);
-                churn[f.customer as usize] = Some((score.probability, score.reasons));
+            for (i, f) in features.iter().enumerate() {
+                churn_of[f.customer as usize] = Some(i as u32);
             }
             models.insert(
                 "churn".into(),
@@ -389,6 +434,8 @@ fn compute(
                        "feature_names": study.model.feature_names, "coefficients": study.model.logistic.coefficients,
                        "window_days": settings.churn_window_days}),
             );
+            churn_model = Some(study.model);
+            churn_features_today = features;
         }
         Err(e) => {
             complete = false;
@@ -465,93 +512,10 @@ fn compute(
 
     step("cross-sell");
 
-    // One row per contact, and the changes since the previous run.
-    let mut rfm_of: Vec<Option<usize>> = vec![None; n];
+    let mut rfm_of: Vec<Option<u32>> = vec![None; n];
     for (i, r) in rfm.iter().enumerate() {
-        rfm_of[r.customer as usize] = Some(i);
+        rfm_of[r.customer as usize] = Some(i as u32);
     }
-    let event_time =
-        if as_of == now.date_naive() { now } else { as_of.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now) };
-    let mut metrics = Vec::with_capacity(n);
-    let mut events = Vec::new();
-    let mut stage_counts: HashMap<&'static str, u64> = HashMap::new();
-    let mut tier_counts: HashMap<&'static str, u64> = HashMap::new();
-    for (k, contact_id) in input.contacts.iter().enumerate() {
-        let orders = history.orders_of(&(k as u32));
-        let (stage, stage_reason) = stage_of(orders, as_of, p_alive[k], &lifecycle_rules)
-            .unwrap_or_else(|e| (LifecycleStage::Prospect, Reason::new("not_assessed", e.to_string())));
-        let (tier, tier_rule, tier_reason) = match rfm_of[k].and_then(|i| tiers.get(i)) {
-            Some(t) => (t.tier, t.rule.map(|r| r as i64), t.reason.clone()),
-            None => (CustomerTier::Ordinary, None, Reason::new("no_purchase", "no purchase yet")),
-        };
-        *stage_counts.entry(stage.code()).or_default() += 1;
-        *tier_counts.entry(tier.code()).or_default() += 1;
-        let previous = input.previous[k].as_ref();
-        let previous_stage = previous.and_then(|p| parse_stage(&p.lifecycle_stage).map(|s| (s, p.stage_since)));
-        let mut stage_since = as_of;
-        if let Some((prev_stage, since)) = previous_stage {
-            match stage_change(*contact_id, Some((prev_stage, since)), stage, as_of) {
-                Ok(None) => stage_since = since,
-                Ok(Some(change)) => events.push(SystemEvent {
-                    contact_id: *contact_id,
-                    occurred_at: event_time,
-                    subject: format!("Lifecycle stage: {} → {}", prev_stage.code(), stage.code()),
-                    body: stage_reason.text.clone(),
-                    metadata: json!({"event": "lifecycle_stage_changed", "from": prev_stage.code(), "to": stage.code(),
-                                     "on": as_of, "days_in_previous_stage": change.days_in_previous_stage,
-                                     "reason": reason_json(&stage_reason), "run_id": run_id}),
-                }),
-                // A stored stage dated after `as_of` (an analysis of an earlier day): keep the stored date.
-                Err(_) => stage_since = since,
-            }
-        }
-        if let Some(p) = previous
-            && p.tier != tier.code()
-        {
-            events.push(SystemEvent {
-                contact_id: *contact_id,
-                occurred_at: event_time,
-                subject: format!("Tier: {} → {}", p.tier, tier.code()),
-                body: tier_reason.text.clone(),
-                metadata: json!({"event": "tier_changed", "from": p.tier, "to": tier.code(), "on": as_of,
-                                 "reason": reason_json(&tier_reason), "run_id": run_id}),
-            });
-        }
-        let r = rfm_of[k].map(|i| &rfm[i]);
-        metrics.push(CustomerMetrics {
-            contact_id: *contact_id,
-            as_of,
-            first_order_on: r.map(|r| r.first_order),
-            last_order_on: r.map(|r| r.last_order),
-            recency_days: r.map(|r| r.recency_days),
-            frequency: r.map_or(0, |r| r.frequency as i64),
-            monetary_total_minor: r.map_or(0, |r| r.monetary_total_minor),
-            monetary_mean_minor: r.map_or(0, |r| r.monetary_mean_minor),
-            r_score: r.map(|r| r.r_score as i64),
-            f_score: r.map(|r| r.f_score as i64),
-            m_score: r.map(|r| r.m_score as i64),
-            rfm_segment: r.map(|r| r.segment.code().to_string()),
-            tier: tier.code().to_string(),
-            tier_rule,
-            tier_reason: reason_json(&tier_reason),
-            lifecycle_stage: stage.code().to_string(),
-            stage_since,
-            stage_reason: reason_json(&stage_reason),
-            p_alive: p_alive[k],
-            expected_purchases_90d: expected_90d[k],
-            predicted_clv_12m_minor: clv[k].map(|v| v.round() as i64),
-            churn_risk: churn[k].as_ref().map(|c| c.0),
-            churn_reasons: churn[k]
-                .as_ref()
-                .map(|c| Value::Array(c.1.iter().map(reason_json).collect()))
-                .unwrap_or_else(|| json!([])),
-            cluster: cluster[k],
-            recommendations: std::mem::take(&mut recommendations[k]),
-            run_id,
-            updated_at: now,
-        });
-    }
-    step("metrics assembled");
     let params = json!({
         "as_of": as_of,
         "time_unit": TimeUnit::Weeks,
@@ -561,15 +525,127 @@ fn compute(
         "tier_rules": tier_rules.rules,
         "lifecycle_rules": lifecycle_rules,
         "association_rules": rules_json,
-        "stage_counts": stage_counts,
-        "tier_counts": tier_counts,
-        "events": events.len(),
     });
     Computed {
-        metrics,
-        events,
+        findings: Findings {
+            run_id,
+            now,
+            as_of,
+            contacts: input.contacts,
+            previous: input.previous,
+            history,
+            lifecycle_rules,
+            rfm,
+            rfm_of,
+            tiers,
+            p_alive,
+            expected_90d,
+            clv,
+            churn_model,
+            churn_features: churn_features_today,
+            churn_of,
+            cluster,
+            recommendations,
+        },
         params,
         status: if complete { store::RUN_SUCCEEDED } else { store::RUN_INSUFFICIENT_DATA },
+    }
+}
+
+impl Findings {
+    /// The metric rows of contacts `range` and their changes since the previous run, counted into `counts`.
+    fn rows(&mut self, range: std::ops::Range<usize>, counts: &mut Counts) -> (Vec<CustomerMetrics>, Vec<SystemEvent>) {
+        let (as_of, now, run_id) = (self.as_of, self.now, self.run_id);
+        let event_time = if as_of == now.date_naive() {
+            now
+        } else {
+            as_of.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now)
+        };
+        let mut metrics = Vec::with_capacity(range.len());
+        let mut events = Vec::new();
+        for k in range {
+            let contact_id = &self.contacts[k];
+            let orders = self.history.orders_of(&(k as u32));
+            let (stage, stage_reason) = stage_of(orders, as_of, self.p_alive[k], &self.lifecycle_rules)
+                .unwrap_or_else(|e| (LifecycleStage::Prospect, Reason::new("not_assessed", e.to_string())));
+            let (tier, tier_rule, tier_reason) = match self.rfm_of[k].and_then(|i| self.tiers.get(i as usize)) {
+                Some(t) => (t.tier, t.rule.map(|r| r as i64), t.reason.clone()),
+                None => (CustomerTier::Ordinary, None, Reason::new("no_purchase", "no purchase yet")),
+            };
+            *counts.stages.entry(stage.code()).or_default() += 1;
+            *counts.tiers.entry(tier.code()).or_default() += 1;
+            let previous = self.previous[k].as_ref();
+            let previous_stage = previous.and_then(|p| parse_stage(&p.lifecycle_stage).map(|s| (s, p.stage_since)));
+            let mut stage_since = as_of;
+            if let Some((prev_stage, since)) = previous_stage {
+                match stage_change(*contact_id, Some((prev_stage, since)), stage, as_of) {
+                    Ok(None) => stage_since = since,
+                    Ok(Some(change)) => events.push(SystemEvent {
+                        contact_id: *contact_id,
+                        occurred_at: event_time,
+                        subject: format!("Lifecycle stage: {} → {}", prev_stage.code(), stage.code()),
+                        body: stage_reason.text.clone(),
+                        metadata: json!({"event": "lifecycle_stage_changed", "from": prev_stage.code(),
+                                         "to": stage.code(), "on": as_of,
+                                         "days_in_previous_stage": change.days_in_previous_stage,
+                                         "reason": reason_json(&stage_reason), "run_id": run_id}),
+                    }),
+                    // A stored stage dated after `as_of` (an analysis of an earlier day): keep the stored date.
+                    Err(_) => stage_since = since,
+                }
+            }
+            if let Some(p) = previous
+                && p.tier != tier.code()
+            {
+                events.push(SystemEvent {
+                    contact_id: *contact_id,
+                    occurred_at: event_time,
+                    subject: format!("Tier: {} → {}", p.tier, tier.code()),
+                    body: tier_reason.text.clone(),
+                    metadata: json!({"event": "tier_changed", "from": p.tier, "to": tier.code(), "on": as_of,
+                                     "reason": reason_json(&tier_reason), "run_id": run_id}),
+                });
+            }
+            let churn = match (&self.churn_model, self.churn_of[k]) {
+                (Some(model), Some(i)) => Some(model.score(&self.churn_features[i as usize])),
+                _ => None,
+            };
+            let r = self.rfm_of[k].map(|i| &self.rfm[i as usize]);
+            metrics.push(CustomerMetrics {
+                contact_id: *contact_id,
+                as_of,
+                first_order_on: r.map(|r| r.first_order),
+                last_order_on: r.map(|r| r.last_order),
+                recency_days: r.map(|r| r.recency_days),
+                frequency: r.map_or(0, |r| r.frequency as i64),
+                monetary_total_minor: r.map_or(0, |r| r.monetary_total_minor),
+                monetary_mean_minor: r.map_or(0, |r| r.monetary_mean_minor),
+                r_score: r.map(|r| r.r_score as i64),
+                f_score: r.map(|r| r.f_score as i64),
+                m_score: r.map(|r| r.m_score as i64),
+                rfm_segment: r.map(|r| r.segment.code().to_string()),
+                tier: tier.code().to_string(),
+                tier_rule,
+                tier_reason: reason_json(&tier_reason),
+                lifecycle_stage: stage.code().to_string(),
+                stage_since,
+                stage_reason: reason_json(&stage_reason),
+                p_alive: self.p_alive[k],
+                expected_purchases_90d: self.expected_90d[k],
+                predicted_clv_12m_minor: self.clv[k].map(|v| v.round() as i64),
+                churn_risk: churn.as_ref().map(|c| c.probability),
+                churn_reasons: churn
+                    .as_ref()
+                    .map(|c| Value::Array(c.reasons.iter().map(reason_json).collect()))
+                    .unwrap_or_else(|| json!([])),
+                cluster: self.cluster[k],
+                recommendations: std::mem::take(&mut self.recommendations[k]),
+                run_id,
+                updated_at: now,
+            });
+        }
+        counts.events += events.len();
+        (metrics, events)
     }
 }
 
