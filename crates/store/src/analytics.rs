@@ -10,6 +10,7 @@ use crate::contacts::{count, json_cast, push_value};
 use crate::products::push_list;
 use crate::scope::push_visible;
 use crate::sql::{Arg, Page, Sql};
+use crate::sqlite_read::{FromSqliteRow, RowExt};
 use crate::{Backend, Db, Dialect, Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_core::access::Actor;
@@ -151,7 +152,7 @@ pub struct PreviousState {
 }
 
 /// Paid orders of one contact on one day (UTC), summed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct OrderDay {
     pub contact_id: Uuid,
     pub day: NaiveDate,
@@ -161,11 +162,57 @@ pub struct OrderDay {
 }
 
 /// One product line of a paid order, for market-basket analysis. `product_seq` is the product's integer key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct BasketLine {
     pub order_id: Uuid,
     pub contact_id: Uuid,
     pub product_seq: i64,
+}
+
+// The analysis reads tens of millions of rows on a large base: on SQLite they take the rusqlite path
+// (`crate::sqlite_read`), which hands a whole result over at once instead of one row at a time.
+impl FromSqliteRow for OrderDay {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderDay> {
+        Ok(OrderDay {
+            contact_id: r.uuid("contact_id")?,
+            day: required_date(r, "day")?,
+            total_minor: r.get("total_minor")?,
+            orders: r.get("orders")?,
+        })
+    }
+}
+
+impl FromSqliteRow for BasketLine {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<BasketLine> {
+        Ok(BasketLine { order_id: r.uuid("order_id")?, contact_id: r.uuid("contact_id")?, product_seq: r.get("product_seq")? })
+    }
+}
+
+impl FromSqliteRow for PreviousState {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<PreviousState> {
+        Ok(PreviousState {
+            contact_id: r.uuid("contact_id")?,
+            lifecycle_stage: r.get("lifecycle_stage")?,
+            stage_since: required_date(r, "stage_since")?,
+            tier: r.get("tier")?,
+        })
+    }
+}
+
+/// A contact id.
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: Uuid,
+}
+
+impl FromSqliteRow for IdRow {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<IdRow> {
+        Ok(IdRow { id: r.uuid("id")? })
+    }
+}
+
+fn required_date(r: &rusqlite::Row<'_>, col: &str) -> rusqlite::Result<NaiveDate> {
+    r.opt_date(col)?.ok_or_else(|| rusqlite::Error::InvalidColumnType(0, col.into(), rusqlite::types::Type::Null))
 }
 
 /// A `system` activity the analysis adds to a contact's timeline (stage or tier change).
@@ -187,9 +234,9 @@ pub async fn contact_ids(db: &Db) -> Result<Vec<Uuid>> {
             sql.push(" WHERE id > ").bind(Arg::Uuid(*last));
         }
         sql.push(&format!(" ORDER BY id LIMIT {}", READ_CHUNK * 5));
-        let rows: Vec<(Uuid,)> = db.fetch_all(sql).await?;
+        let rows: Vec<IdRow> = db.read_all(sql).await?;
         let done = rows.len() < READ_CHUNK * 5;
-        out.extend(rows.into_iter().map(|r| r.0));
+        out.extend(rows.into_iter().map(|r| r.id));
         if done {
             return Ok(out);
         }
@@ -209,7 +256,8 @@ fn day_expr(d: Dialect, col: &str) -> String {
 pub async fn order_days(db: &Db, first: Uuid, last: Uuid, until: Option<NaiveDate>) -> Result<Vec<OrderDay>> {
     let day = day_expr(db.dialect(), "o.ordered_at");
     let mut sql = db.sql(&format!(
-        "SELECT o.contact_id, {day} AS day, CAST(SUM(o.total_minor) AS BIGINT) AS total, COUNT(*) AS n FROM orders o \
+        "SELECT o.contact_id, {day} AS day, CAST(SUM(o.total_minor) AS BIGINT) AS total_minor, COUNT(*) AS orders \
+         FROM orders o \
          WHERE o.status = 'paid' AND o.contact_id >= "
     ));
     sql.bind(Arg::Uuid(first)).push(" AND o.contact_id <= ").bind(Arg::Uuid(last));
@@ -221,28 +269,20 @@ pub async fn order_days(db: &Db, first: Uuid, last: Uuid, until: Option<NaiveDat
         }
     }
     sql.push(&format!(" GROUP BY o.contact_id, {day} ORDER BY o.contact_id, {day}"));
-    let rows: Vec<(Uuid, NaiveDate, i64, i64)> = db.fetch_all(sql).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(contact_id, day, total_minor, orders)| OrderDay { contact_id, day, total_minor, orders })
-        .collect())
+    db.read_all(sql).await
 }
 
 /// Product lines of the paid orders of contacts `first..=last` placed on or after `since`, sorted by contact
 /// and order. Lines without a product are left out.
 pub async fn basket_lines(db: &Db, first: Uuid, last: Uuid, since: DateTime<Utc>) -> Result<Vec<BasketLine>> {
     let mut sql = db.sql(
-        "SELECT o.id, o.contact_id, p.seq FROM orders o JOIN order_lines l ON l.order_id = o.id \
+        "SELECT o.id AS order_id, o.contact_id, p.seq AS product_seq FROM orders o JOIN order_lines l ON l.order_id = o.id \
          JOIN products p ON p.id = l.product_id WHERE o.status = 'paid' AND o.contact_id >= ",
     );
     sql.bind(Arg::Uuid(first)).push(" AND o.contact_id <= ").bind(Arg::Uuid(last));
     sql.push(" AND o.ordered_at >= ").bind(Arg::Ts(since));
     sql.push(" ORDER BY o.contact_id, o.id");
-    let rows: Vec<(Uuid, Uuid, i64)> = db.fetch_all(sql).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(order_id, contact_id, product_seq)| BasketLine { order_id, contact_id, product_seq })
-        .collect())
+    db.read_all(sql).await
 }
 
 /// Id and name of products by their integer key.
@@ -271,7 +311,7 @@ pub async fn previous_states(db: &Db, first: Uuid, last: Uuid) -> Result<Vec<Pre
     let mut sql =
         db.sql("SELECT contact_id, lifecycle_stage, stage_since, tier FROM customer_metrics WHERE contact_id >= ");
     sql.bind(Arg::Uuid(first)).push(" AND contact_id <= ").bind(Arg::Uuid(last)).push(" ORDER BY contact_id");
-    db.fetch_all(sql).await
+    db.read_all(sql).await
 }
 
 /// Records the start of a run (status `running`) and returns its id.
