@@ -10,6 +10,7 @@ use crate::contacts::{count, json_cast, push_value};
 use crate::products::push_list;
 use crate::scope::push_visible;
 use crate::sql::{Arg, Page, Sql};
+use crate::db::InsertInto;
 use crate::sqlite_read::{FromSqliteRow, RowExt};
 use crate::{Backend, Db, Dialect, Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -371,19 +372,18 @@ pub async fn write_metrics(db: &Db, rows: &[CustomerMetrics], events: &[SystemEv
     let mut tx = db.begin().await?;
     let d = tx.dialect();
     let updates: Vec<String> = METRIC_COLUMNS[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
-    let head = format!("INSERT INTO customer_metrics ({}) VALUES ", METRIC_COLUMNS.join(", "));
-    let tail = format!(" ON CONFLICT (contact_id) DO UPDATE SET {}", updates.join(", "));
-    for chunk in rows.chunks(WRITE_BATCH) {
-        let mut sql = Sql::new(d, &head);
-        for (i, m) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            push_metrics_row(&mut sql, m);
+    let on_conflict = format!("ON CONFLICT (contact_id) DO UPDATE SET {}", updates.join(", "));
+    let mut columns: Vec<(&str, bool)> = Vec::with_capacity(METRIC_COLUMNS.len());
+    let mut values = Vec::with_capacity(rows.len() * METRIC_COLUMNS.len());
+    for (i, m) in rows.iter().enumerate() {
+        let row = metrics_values(m);
+        if i == 0 {
+            columns.extend(METRIC_COLUMNS.iter().zip(&row).map(|(c, (_, is_json))| (*c, *is_json)));
         }
-        sql.push(&tail);
-        tx.execute(sql).await?;
+        values.extend(row.into_iter().map(|(v, _)| v));
     }
+    let into = InsertInto { table: "customer_metrics", columns: &columns, on_conflict: &on_conflict };
+    tx.insert_rows(&into, values, false).await?;
     for chunk in events.chunks(WRITE_BATCH) {
         let mut sql = Sql::new(
             d,
@@ -407,8 +407,20 @@ pub async fn write_metrics(db: &Db, rows: &[CustomerMetrics], events: &[SystemEv
 }
 
 pub(crate) fn push_metrics_row(sql: &mut Sql, m: &CustomerMetrics) {
+    sql.push("(");
+    for (i, (v, is_json)) in metrics_values(m).into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        push_value(sql, v, is_json);
+    }
+    sql.push(")");
+}
+
+/// The values of a metrics row in [`METRIC_COLUMNS`] order, each with whether it is JSON.
+fn metrics_values(m: &CustomerMetrics) -> [(Option<Arg>, bool); 27] {
     let json = |v: &Value| Some(Arg::Text(v.to_string()));
-    let values: [(Option<Arg>, bool); 27] = [
+    [
         (Some(Arg::Uuid(m.contact_id)), false),
         (Some(Arg::Date(m.as_of)), false),
         (m.first_order_on.map(Arg::Date), false),
@@ -436,15 +448,7 @@ pub(crate) fn push_metrics_row(sql: &mut Sql, m: &CustomerMetrics) {
         (json(&m.recommendations), true),
         (Some(Arg::Uuid(m.run_id)), false),
         (Some(Arg::Ts(m.updated_at)), false),
-    ];
-    sql.push("(");
-    for (i, (v, is_json)) in values.into_iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        push_value(sql, v, is_json);
-    }
-    sql.push(")");
+    ]
 }
 
 /// The metrics of a contact the caller can see; `NotFound` when the contact is invisible, absent, or not
