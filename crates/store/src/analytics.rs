@@ -7,10 +7,10 @@
 //! Writes are multi-row upserts, a few thousand rows per transaction.
 
 use crate::contacts::{count, json_cast, push_value};
+use crate::db::InsertInto;
 use crate::products::push_list;
 use crate::scope::push_visible;
 use crate::sql::{Arg, Page, Sql};
-use crate::db::InsertInto;
 use crate::sqlite_read::{FromSqliteRow, RowExt};
 use crate::{Backend, Db, Dialect, Result, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -185,7 +185,11 @@ impl FromSqliteRow for OrderDay {
 
 impl FromSqliteRow for BasketLine {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<BasketLine> {
-        Ok(BasketLine { order_id: r.uuid("order_id")?, contact_id: r.uuid("contact_id")?, product_seq: r.get("product_seq")? })
+        Ok(BasketLine {
+            order_id: r.uuid("order_id")?,
+            contact_id: r.uuid("contact_id")?,
+            product_seq: r.get("product_seq")?,
+        })
     }
 }
 
