@@ -149,7 +149,7 @@ async fn analyse(
     let mut start = 0;
     while start < findings.contacts.len() {
         let end = (start + WRITE_CHUNK).min(findings.contacts.len());
-        let (metrics, events) = on_this_thread(|| findings.rows(start..end, &mut counts));
+        let (metrics, events) = guanxi_store::on_this_thread(|| findings.rows(start..end, &mut counts));
         store::write_metrics(db, &metrics, &events).await?;
         start = end;
     }
@@ -253,13 +253,6 @@ struct Computed {
     /// The run's parameters; the stage and tier counts are added as the rows are written.
     params: Value,
     status: &'static str,
-}
-
-/// Runs blocking work on this thread, letting a multi-threaded runtime move its other tasks away meanwhile.
-fn on_this_thread<T>(f: impl FnOnce() -> T) -> T {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if multi_thread { tokio::task::block_in_place(f) } else { f() }
 }
 
 /// Stages and tiers counted over the rows written, and the events.

@@ -32,5 +32,6 @@ pub mod testing;
 pub use db::{Backend, Db, DbConfig, Dialect};
 pub use error::StoreError;
 pub use sql::Page;
+pub use sqlite_read::on_this_thread;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -143,7 +143,7 @@ impl Readers {
 
 /// Runs blocking SQLite work on this thread; on a multi-threaded runtime the worker's other tasks move to another
 /// thread meanwhile (`block_in_place`), so a slow statement never stalls them.
-pub(crate) fn on_this_thread<T>(run: impl FnOnce() -> T) -> T {
+pub fn on_this_thread<T>(run: impl FnOnce() -> T) -> T {
     let multi_thread = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     if multi_thread { tokio::task::block_in_place(run) } else { run() }
