@@ -178,6 +178,57 @@ pub(crate) async fn visible_company_name(
     }
 }
 
+/// A contact about to be created, with the work that needs only its draft already done: the JSON columns and
+/// the search tokens. An import makes these on its reader thread, so that the single writer only stores them.
+pub struct PreparedContact {
+    draft: ContactDraft,
+    /// `emails`, `phones`, `tags` and `custom` as stored.
+    json: [String; 4],
+    /// The search tokens and the company name they were made with; `None` when they are left to the writer.
+    tokens: Option<(Vec<String>, Option<String>)>,
+}
+
+impl PreparedContact {
+    /// Prepares `draft`, with its search tokens made as if its company were named `company_name` (the stored
+    /// name is checked when it is written, and the tokens made again if it differs).
+    pub fn new(draft: ContactDraft, company_name: Option<&str>) -> PreparedContact {
+        let tokens = search_tokens(&draft, company_name);
+        PreparedContact { json: json_columns(&draft), tokens: Some((tokens, company_name.map(str::to_string))), draft }
+    }
+
+    /// Prepares `draft` without search tokens: the writer makes them once it knows the company's name.
+    fn without_tokens(draft: ContactDraft) -> PreparedContact {
+        PreparedContact { json: json_columns(&draft), tokens: None, draft }
+    }
+
+    pub fn draft(&self) -> &ContactDraft {
+        &self.draft
+    }
+
+    /// Links the contact to a company (no column made so far depends on it).
+    pub fn set_company(&mut self, id: Uuid) {
+        self.draft.company_id = Some(id);
+    }
+
+    /// The search tokens for a contact whose company is named `company_name` as stored.
+    fn tokens_for(&self, company_name: Option<&str>) -> std::borrow::Cow<'_, [String]> {
+        match &self.tokens {
+            Some((tokens, made_with)) if made_with.as_deref() == company_name => std::borrow::Cow::Borrowed(tokens),
+            _ => std::borrow::Cow::Owned(search_tokens(&self.draft, company_name)),
+        }
+    }
+}
+
+/// The JSON columns of a contact: `emails`, `phones`, `tags`, `custom`.
+fn json_columns(d: &ContactDraft) -> [String; 4] {
+    [
+        serde_json::to_string(&d.emails).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&d.phones).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&d.tags).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&d.custom).unwrap_or_else(|_| "{}".into()),
+    ]
+}
+
 /// Inserts contacts inside `tx` in bulk ([`Tx::insert_rows`]): the rows, their contact points, tags and search
 /// tokens. Owners and companies are resolved with one query each for the whole set. Returns the contacts in
 /// input order, or every record's field errors by index (nothing is written then: the caller drops `tx`).
@@ -187,11 +238,28 @@ pub(crate) async fn insert_many(
     drafts: &[ContactDraft],
     now: DateTime<Utc>,
 ) -> Result<Vec<Contact>, BatchError> {
+    let prepared: Vec<PreparedContact> = drafts.iter().map(|d| PreparedContact::without_tokens(d.clone())).collect();
+    let made = insert_prepared(tx, actor, &prepared.iter().collect::<Vec<_>>(), now).await?;
+    Ok(prepared
+        .into_iter()
+        .zip(made)
+        .map(|(p, (id, owner, team))| contact_from_draft(p.draft, id, owner, team, now))
+        .collect())
+}
+
+/// [`insert_many`] for prepared contacts; returns each one's id, owner and owner's team, in input order.
+pub(crate) async fn insert_prepared(
+    tx: &mut Tx,
+    actor: &Actor,
+    contacts: &[&PreparedContact],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, Uuid, Option<Uuid>)>, BatchError> {
     let store = |e: StoreError| BatchError::Store(e);
-    let owners = resolve_owners(tx, actor, drafts.iter().map(|d| d.owner_id)).await.map_err(store)?;
-    let companies = resolve_companies(tx, actor, drafts.iter().filter_map(|d| d.company_id)).await.map_err(store)?;
+    let drafts = || contacts.iter().map(|p| &p.draft);
+    let owners = resolve_owners(tx, actor, drafts().map(|d| d.owner_id)).await.map_err(store)?;
+    let companies = resolve_companies(tx, actor, drafts().filter_map(|d| d.company_id)).await.map_err(store)?;
     let mut errors: Vec<(usize, ValidationErrors)> = Vec::new();
-    for (i, d) in drafts.iter().enumerate() {
+    for (i, d) in drafts().enumerate() {
         let mut e = ValidationErrors::new();
         if !owners.contains_key(&d.owner_id.unwrap_or(actor.user_id)) {
             e.push(FieldError::new("owner_id", "not_found", "no such user"));
@@ -209,25 +277,29 @@ pub(crate) async fn insert_many(
         return Err(BatchError::Invalid(errors));
     }
     let mut columns: Vec<(&str, bool)> = vec![("id", false)];
-    let mut values: Vec<Option<Arg>> = Vec::with_capacity(drafts.len() * 29);
-    let ids: Vec<Uuid> = drafts.iter().map(|_| guanxi_core::ids::new_id()).collect();
-    for (i, (d, id)) in drafts.iter().zip(&ids).enumerate() {
-        let owner = d.owner_id.unwrap_or(actor.user_id);
-        let cols = column_values(d, owner, owners.get(&owner).copied().flatten());
+    let mut values: Vec<Option<Arg>> = Vec::with_capacity(contacts.len() * 29);
+    let mut made: Vec<(Uuid, Uuid, Option<Uuid>)> = Vec::with_capacity(contacts.len());
+    for (i, p) in contacts.iter().enumerate() {
+        let id = guanxi_core::ids::new_id();
+        let owner = p.draft.owner_id.unwrap_or(actor.user_id);
+        let team = owners.get(&owner).copied().flatten();
+        let cols = columns_with_json(&p.draft, p.json.clone(), owner, team);
         if i == 0 {
             columns.extend(cols.iter().map(|c| (c.0, c.2)));
             columns.extend([("version", false), ("created_at", false), ("updated_at", false)]);
         }
-        values.push(Some(Arg::Uuid(*id)));
+        values.push(Some(Arg::Uuid(id)));
         values.extend(cols.into_iter().map(|c| c.1));
         values.extend([Some(Arg::I64(1)), Some(Arg::Ts(now)), Some(Arg::Ts(now))]);
+        made.push((id, owner, team));
     }
     let into = InsertInto { table: "contacts", columns: &columns, on_conflict: "" };
     let seqs = tx.insert_rows(&into, values, true).await.map_err(store)?;
     let mut points: Vec<Option<Arg>> = Vec::new();
     let mut tags: Vec<Option<Arg>> = Vec::new();
-    let mut search: Vec<(i64, Vec<String>)> = Vec::with_capacity(drafts.len());
-    for ((d, id), seq) in drafts.iter().zip(&ids).zip(&seqs) {
+    let mut search: Vec<(i64, std::borrow::Cow<'_, [String]>)> = Vec::with_capacity(contacts.len());
+    for ((p, (id, _, _)), seq) in contacts.iter().zip(&made).zip(&seqs) {
+        let d = &p.draft;
         for (kind, value) in
             d.emails.iter().map(|e| ("email", &e.address)).chain(d.phones.iter().map(|p| ("phone", &p.number)))
         {
@@ -237,7 +309,7 @@ pub(crate) async fn insert_many(
             tags.extend([Some(Arg::Text("contact".into())), Some(Arg::Uuid(*id)), Some(Arg::Text(t.clone()))]);
         }
         let company_name = d.company_id.and_then(|c| companies.get(&c)).map(String::as_str);
-        search.push((*seq, search_tokens(d, company_name)));
+        search.push((*seq, p.tokens_for(company_name)));
     }
     let into = InsertInto {
         table: "contact_points",
@@ -252,37 +324,30 @@ pub(crate) async fn insert_many(
     };
     tx.insert_rows(&into, tags, false).await.map_err(store)?;
     tx.insert_search_tokens(SearchTable::Contacts, &search).await.map_err(store)?;
-    Ok(drafts
-        .iter()
-        .zip(ids)
-        .map(|(d, id)| {
-            let owner = d.owner_id.unwrap_or(actor.user_id);
-            contact_from_draft(d, id, owner, owners.get(&owner).copied().flatten(), now)
-        })
-        .collect())
+    Ok(made)
 }
 
-fn contact_from_draft(d: &ContactDraft, id: Uuid, owner: Uuid, team: Option<Uuid>, now: DateTime<Utc>) -> Contact {
+fn contact_from_draft(d: ContactDraft, id: Uuid, owner: Uuid, team: Option<Uuid>, now: DateTime<Utc>) -> Contact {
     Contact {
         id,
-        family_name: d.family_name.clone(),
-        given_name: d.given_name.clone(),
-        display_name: d.display_name.clone(),
-        emails: d.emails.clone(),
-        phones: d.phones.clone(),
-        address: d.address.clone(),
+        family_name: d.family_name,
+        given_name: d.given_name,
+        display_name: d.display_name,
+        emails: d.emails,
+        phones: d.phones,
+        address: d.address,
         company_id: d.company_id,
-        job_title: d.job_title.clone(),
+        job_title: d.job_title,
         gender: d.gender,
         birthday: d.birthday,
-        preferred_language: d.preferred_language.clone(),
+        preferred_language: d.preferred_language,
         source: d.source,
-        source_detail: d.source_detail.clone(),
-        tags: d.tags.clone(),
+        source_detail: d.source_detail,
+        tags: d.tags,
         owner_id: Some(owner),
         team_id: team,
         visibility: d.visibility,
-        custom: d.custom.clone(),
+        custom: d.custom,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -344,14 +409,24 @@ pub(crate) fn column_values(
     owner: Uuid,
     team: Option<Uuid>,
 ) -> [(&'static str, Option<Arg>, bool); 25] {
+    columns_with_json(d, json_columns(d), owner, team)
+}
+
+/// [`column_values`] with the JSON columns already made ([`json_columns`]).
+fn columns_with_json(
+    d: &ContactDraft,
+    json: [String; 4],
+    owner: Uuid,
+    team: Option<Uuid>,
+) -> [(&'static str, Option<Arg>, bool); 25] {
     let opt = |s: &Option<String>| s.clone().map(Arg::Text);
-    let json = |v: String| Some(Arg::Text(v));
+    let [emails, phones, tags, custom] = json.map(|v| Some(Arg::Text(v)));
     [
         ("family_name", opt(&d.family_name), false),
         ("given_name", opt(&d.given_name), false),
         ("display_name", Some(Arg::Text(d.display_name.clone())), false),
-        ("emails", json(serde_json::to_string(&d.emails).unwrap_or_else(|_| "[]".into())), true),
-        ("phones", json(serde_json::to_string(&d.phones).unwrap_or_else(|_| "[]".into())), true),
+        ("emails", emails, true),
+        ("phones", phones, true),
         ("primary_email", d.primary_email().map(|s| Arg::Text(s.to_string())), false),
         ("primary_phone", d.primary_phone().map(|s| Arg::Text(s.to_string())), false),
         ("address_country", opt(&d.address.country), false),
@@ -367,11 +442,11 @@ pub(crate) fn column_values(
         ("preferred_language", opt(&d.preferred_language), false),
         ("source", Some(Arg::Text(d.source.as_str().into())), false),
         ("source_detail", opt(&d.source_detail), false),
-        ("tags", json(serde_json::to_string(&d.tags).unwrap_or_else(|_| "[]".into())), true),
+        ("tags", tags, true),
         ("owner_id", Some(Arg::Uuid(owner)), false),
         ("team_id", team.map(Arg::Uuid), false),
         ("visibility", Some(Arg::Text(d.visibility.as_str().into())), false),
-        ("custom", json(serde_json::to_string(&d.custom).unwrap_or_else(|_| "{}".into())), true),
+        ("custom", custom, true),
     ]
 }
 

@@ -625,7 +625,11 @@ impl Tx {
     }
 
     /// Indexes new records (no previous tokens to delete).
-    pub(crate) async fn insert_search_tokens(&mut self, table: SearchTable, rows: &[(i64, Vec<String>)]) -> Result<()> {
+    pub(crate) async fn insert_search_tokens<T: AsRef<[String]> + Sync>(
+        &mut self,
+        table: SearchTable,
+        rows: &[(i64, T)],
+    ) -> Result<()> {
         let name = match table {
             SearchTable::Contacts => "contact_fts",
             SearchTable::Companies => "company_fts",
@@ -633,15 +637,15 @@ impl Tx {
         if self.dialect() == Dialect::Sqlite {
             let values: Vec<Option<Arg>> = rows
                 .iter()
-                .filter(|(_, t)| !t.is_empty())
-                .flat_map(|(seq, tokens)| [Some(Arg::I64(*seq)), Some(Arg::Text(tokens.join(" ")))])
+                .filter(|(_, t)| !t.as_ref().is_empty())
+                .flat_map(|(seq, tokens)| [Some(Arg::I64(*seq)), Some(Arg::Text(tokens.as_ref().join(" ")))])
                 .collect();
             let into = InsertInto { table: name, columns: &[("rowid", false), ("tokens", false)], on_conflict: "" };
             self.insert_rows(&into, values, false).await?;
             return Ok(());
         }
         for chunk in rows.chunks(500) {
-            let rows: Vec<&(i64, Vec<String>)> = chunk.iter().filter(|(_, t)| !t.is_empty()).collect();
+            let rows: Vec<&(i64, T)> = chunk.iter().filter(|(_, t)| !t.as_ref().is_empty()).collect();
             if rows.is_empty() {
                 continue;
             }
@@ -655,7 +659,7 @@ impl Tx {
                 }
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for (seq, tokens) in &rows {
-                    q = q.bind(*seq).bind(tokens);
+                    q = q.bind(*seq).bind(tokens.as_ref());
                 }
                 q.execute(&mut **t).await?;
             }

@@ -12,7 +12,7 @@
 
 mod objects;
 
-use crate::contacts::{COLUMNS, ContactRow, push_value};
+use crate::contacts::{COLUMNS, ContactRow, PreparedContact, push_value};
 use crate::db::{InsertInto, Tx};
 use crate::scope::push_changeable;
 use crate::sql::Arg;
@@ -456,7 +456,7 @@ pub async fn status(db: &Db, id: Uuid) -> Result<JobStatus> {
 
 /// One row read from the file: its contact, validated on its own (matching and companies come in the writer),
 /// or its errors.
-pub type ReadRow = std::result::Result<(FileContact, ContactDraft), Vec<RowError>>;
+pub type ReadRow = std::result::Result<(FileContact, PreparedContact), Vec<RowError>>;
 
 /// What a batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -635,7 +635,7 @@ async fn stage_contacts(
 ) -> Result<Staged> {
     let mut failed = 0i64;
     // 1. Rows that read and validate.
-    let mut valid: Vec<(FileContact, ContactDraft)> = Vec::with_capacity(rows.len());
+    let mut valid: Vec<(FileContact, PreparedContact)> = Vec::with_capacity(rows.len());
     for r in rows {
         match r {
             Err(e) => {
@@ -649,11 +649,11 @@ async fn stage_contacts(
     let names: Vec<String> =
         valid.iter().filter_map(|(r, _)| r.company_name.clone()).collect::<HashSet<_>>().into_iter().collect();
     let companies = companies_by_name(tx, b.actor, &names).await?;
-    let mut ready: Vec<(FileContact, ContactDraft)> = Vec::with_capacity(valid.len());
+    let mut ready: Vec<(FileContact, PreparedContact)> = Vec::with_capacity(valid.len());
     for (row, mut d) in valid {
         if let Some(name) = &row.company_name {
             match companies.get(name) {
-                Some(Some(id)) => d.company_id = Some(*id),
+                Some(Some(id)) => d.set_company(*id),
                 Some(None) => {
                     failed += 1;
                     errors.push(RowError::new(
@@ -679,16 +679,16 @@ async fn stage_contacts(
         ready.push((row, d));
     }
     // 3. Matches against stored contacts and against earlier rows of this batch (earlier batches are stored).
-    let mut creates: Vec<(FileContact, ContactDraft)> = Vec::new();
-    let mut updates: Vec<(FileContact, ContactDraft, Uuid)> = Vec::new();
+    let mut creates: Vec<(FileContact, PreparedContact)> = Vec::new();
+    let mut updates: Vec<(FileContact, Uuid)> = Vec::new();
     match b.job.match_key {
         None => creates = ready,
         Some(key) => {
-            let all_keys: Vec<String> = ready.iter().flat_map(|(r, d)| keys_of(key, r, d)).collect();
+            let all_keys: Vec<String> = ready.iter().flat_map(|(r, d)| keys_of(key, r, d.draft())).collect();
             let stored = lookup(tx, key, &all_keys).await?;
             let mut seen: HashMap<String, u64> = HashMap::new();
             for (row, d) in ready {
-                let keys = keys_of(key, &row, &d);
+                let keys = keys_of(key, &row, d.draft());
                 let what = key.as_str();
                 if let Some(line) = keys.iter().find_map(|k| seen.get(k)) {
                     failed += 1;
@@ -720,7 +720,7 @@ async fn stage_contacts(
                             format!("contact {id} already has this {what}"),
                         ));
                     }
-                    (Some(id), 1, _) => updates.push((row, d, id)),
+                    (Some(id), 1, _) => updates.push((row, id)),
                     (Some(_), n, _) => {
                         failed += 1;
                         errors.push(RowError::new(
@@ -740,8 +740,8 @@ async fn stage_contacts(
     let mut undo: Vec<UndoEntry> = Vec::new();
     let mut external: Vec<(String, Uuid)> = Vec::new();
     if !creates.is_empty() {
-        let drafts: Vec<ContactDraft> = creates.iter().map(|(_, d)| d.clone()).collect();
-        let made = match crate::contacts::insert_many(tx, b.actor, &drafts, now).await {
+        let first = crate::contacts::insert_prepared(tx, b.actor, &prepared_of(&creates), now).await;
+        let made = match first {
             Ok(made) => made,
             Err(crate::contacts::BatchError::Store(e)) => return Err(e),
             Err(crate::contacts::BatchError::Invalid(errs)) => {
@@ -751,28 +751,28 @@ async fn stage_contacts(
                     failed += 1;
                     errors.extend(row_errors(&creates[i].0, e));
                 }
-                let rest: Vec<ContactDraft> =
-                    drafts.iter().enumerate().filter(|(i, _)| !bad.contains(i)).map(|(_, d)| d.clone()).collect();
                 creates = creates.into_iter().enumerate().filter(|(i, _)| !bad.contains(i)).map(|(_, c)| c).collect();
-                crate::contacts::insert_many(tx, b.actor, &rest, now).await.map_err(|e| match e {
-                    crate::contacts::BatchError::Store(e) => e,
-                    crate::contacts::BatchError::Invalid(_) => StoreError::NotFound,
-                })?
+                crate::contacts::insert_prepared(tx, b.actor, &prepared_of(&creates), now).await.map_err(
+                    |e| match e {
+                        crate::contacts::BatchError::Store(e) => e,
+                        crate::contacts::BatchError::Invalid(_) => StoreError::NotFound,
+                    },
+                )?
             }
         };
-        for ((row, _), c) in creates.iter().zip(&made) {
+        for ((row, _), (id, _, _)) in creates.iter().zip(&made) {
             created += 1;
-            undo.push((c.id, "created", c.version, None));
+            undo.push((*id, "created", 1, None));
             if let Some(x) = &row.external_id {
-                external.push((x.clone(), c.id));
+                external.push((x.clone(), *id));
             }
         }
     }
     // 5. Updates: the file's values over the stored record, validated again as a whole.
     let mut updated = 0i64;
     if !updates.is_empty() {
-        let current = load_contacts(tx, &updates.iter().map(|u| u.2).collect::<Vec<_>>()).await?;
-        for (row, _, id) in updates {
+        let current = load_contacts(tx, &updates.iter().map(|u| u.1).collect::<Vec<_>>()).await?;
+        for (row, id) in updates {
             let Some(cur) = current.get(&id) else {
                 failed += 1;
                 errors.push(RowError::new(row.line, None, "not_found", "the matching contact was deleted meanwhile"));
@@ -809,6 +809,10 @@ async fn stage_contacts(
     write_undo(tx, b.job.id, &undo).await?;
     write_external_ids(tx, "contact", &external).await?;
     Ok(Staged { created, updated, failed })
+}
+
+fn prepared_of(rows: &[(FileContact, PreparedContact)]) -> Vec<&PreparedContact> {
+    rows.iter().map(|(_, p)| p).collect()
 }
 
 /// The file's values over a stored contact: fields the file fills replace, emails, phones and tags are added,
@@ -1447,6 +1451,12 @@ fn read_file(
                     let (c, errs) = guanxi_io::mapping::contact_from_row(&row, &plan);
                     let line = c.line;
                     validated(c, errs, |c| c.input.validate(&rules), line, |c, f| c.column_of(f).map(str::to_string))
+                        .map(|(c, d)| {
+                            // The JSON columns and search tokens are made here, on the reader's core, not on
+                            // the single writer's.
+                            let prepared = PreparedContact::new(d, c.company_name.as_deref());
+                            (c, prepared)
+                        })
                 }
             };
             if !out.push(read, 1) {
