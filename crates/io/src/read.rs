@@ -217,11 +217,26 @@ impl<R: Read> Read for Transcode<R> {
 }
 
 /// Counts the bytes handed to the CSV parser, so a record that grows past [`MAX_RECORD_BYTES`] (an unbalanced
-/// quote) is stopped while it is read rather than after it has filled memory.
+/// quote) is stopped while it is read rather than after it has filled memory. Keeps the last chunk it handed over,
+/// so the byte that ended a record can be looked at (see [`record_line`]).
 struct Guard<R: Read> {
     inner: R,
     read: u64,
     record_start: Arc<AtomicU64>,
+    /// The last chunk read, which starts at byte `last_start`, and the byte just before it.
+    last: Vec<u8>,
+    last_start: u64,
+    before_last: Option<u8>,
+}
+
+impl<R: Read> Guard<R> {
+    fn byte_at(&self, offset: u64) -> Option<u8> {
+        if offset.checked_add(1) == Some(self.last_start) {
+            return self.before_last;
+        }
+        let i = usize::try_from(offset.checked_sub(self.last_start)?).ok()?;
+        self.last.get(i).copied()
+    }
 }
 
 impl<R: Read> Read for Guard<R> {
@@ -230,9 +245,25 @@ impl<R: Read> Read for Guard<R> {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, RECORD_TOO_LONG));
         }
         let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.before_last = self.last.last().copied();
+            self.last.clear();
+            self.last.extend_from_slice(&buf[..n]);
+            self.last_start = self.read;
+        }
         self.read += n as u64;
         Ok(n)
     }
+}
+
+/// The line a record starts on. The parser reports where it began reading the record, which is before any blank
+/// lines it skipped and, in a CRLF file, before the LF that ended the previous record; so count back from where
+/// the record ended instead: its own line breaks, and the LF that ended it, if one did.
+fn record_line<R: Read>(reader: &csv::Reader<Guard<R>>, record: &csv::ByteRecord) -> u64 {
+    let end = reader.position();
+    let newlines = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
+    let ended_by_lf = end.byte().checked_sub(1).and_then(|b| reader.get_ref().byte_at(b)) == Some(b'\n');
+    end.line().saturating_sub(newlines + u64::from(ended_by_lf)).max(1)
 }
 
 const RECORD_TOO_LONG: &str = "a record longer than 16 MB: probably a quote that is never closed";
@@ -265,7 +296,14 @@ fn open_csv(mut f: std::fs::File) -> Result<(SourceInfo, Rows), FileError> {
         })
     };
     let record_start = Arc::new(AtomicU64::new(0));
-    let guard = Guard { inner: source, read: 0, record_start: record_start.clone() };
+    let guard = Guard {
+        inner: source,
+        read: 0,
+        record_start: record_start.clone(),
+        last: Vec::with_capacity(64 * 1024),
+        last_start: 0,
+        before_last: None,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -309,8 +347,8 @@ fn open_csv(mut f: std::fs::File) -> Result<(SourceInfo, Rows), FileError> {
                     return None;
                 }
                 Ok(true) => {
-                    let line = record.position().map(|p| p.line()).unwrap_or(next_line);
-                    next_line = reader.position().line();
+                    let line = record_line(&reader, &record);
+                    next_line = line + record.as_slice().iter().filter(|b| **b == b'\n').count() as u64 + 1;
                     // Blank lines between records are not rows.
                     if record.len() == 1 && record[0].iter().all(|b| b.is_ascii_whitespace()) {
                         continue;
@@ -536,6 +574,20 @@ mod tests {
         assert_eq!(e.code, "unreadable");
         assert!(e.message.contains("never closed"), "{}", e.message);
         assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn row_lines_count_blank_lines_and_crlf() {
+        let lines = |bytes: &[u8]| -> Vec<u64> {
+            let (_t, r) = write(bytes);
+            r.unwrap().1.into_iter().map(|r| r.map(|r| r.line).unwrap_or_else(|e| e.line)).collect()
+        };
+        let lf = "h,x\n1,a\n\n3,b\n\n\n\"5\nfive\",c\n7,d".to_string();
+        assert_eq!(lines(lf.as_bytes()), vec![2, 4, 7, 9]);
+        assert_eq!(lines(lf.replace('\n', "\r\n").as_bytes()), vec![2, 4, 7, 9]);
+        assert_eq!(lines((lf.replace('\n', "\r\n") + "\r\n").as_bytes()), vec![2, 4, 7, 9]);
+        // A ragged row is reported on its own line.
+        assert_eq!(lines(b"h,x\r\n1,a\r\n\r\nragged\r\n"), vec![2, 4]);
     }
 
     #[test]
