@@ -1,7 +1,7 @@
 //! Reading a spreadsheet file row by row: CSV in UTF-8 (with or without BOM), UTF-16 or GBK/GB18030 (detected),
 //! separated by commas, semicolons or tabs (detected), with quoted multi-line fields; or the first sheet of an
-//! XLSX workbook. Problems with the whole file are a [`FileError`]; problems with one row are a [`RowError`] that
-//! names its line, and reading goes on with the next row.
+//! XLSX workbook, streamed. Problems with the whole file are a [`FileError`]; problems with one row are a
+//! [`RowError`] that names its line, and reading goes on with the next row.
 
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
@@ -217,11 +217,26 @@ impl<R: Read> Read for Transcode<R> {
 }
 
 /// Counts the bytes handed to the CSV parser, so a record that grows past [`MAX_RECORD_BYTES`] (an unbalanced
-/// quote) is stopped while it is read rather than after it has filled memory.
+/// quote) is stopped while it is read rather than after it has filled memory. Keeps the last chunk it handed over,
+/// so the byte that ended a record can be looked at (see [`record_line`]).
 struct Guard<R: Read> {
     inner: R,
     read: u64,
     record_start: Arc<AtomicU64>,
+    /// The last chunk read, which starts at byte `last_start`, and the byte just before it.
+    last: Vec<u8>,
+    last_start: u64,
+    before_last: Option<u8>,
+}
+
+impl<R: Read> Guard<R> {
+    fn byte_at(&self, offset: u64) -> Option<u8> {
+        if offset.checked_add(1) == Some(self.last_start) {
+            return self.before_last;
+        }
+        let i = usize::try_from(offset.checked_sub(self.last_start)?).ok()?;
+        self.last.get(i).copied()
+    }
 }
 
 impl<R: Read> Read for Guard<R> {
@@ -230,9 +245,25 @@ impl<R: Read> Read for Guard<R> {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, RECORD_TOO_LONG));
         }
         let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.before_last = self.last.last().copied();
+            self.last.clear();
+            self.last.extend_from_slice(&buf[..n]);
+            self.last_start = self.read;
+        }
         self.read += n as u64;
         Ok(n)
     }
+}
+
+/// The line a record starts on. The parser reports where it began reading the record, which is before any blank
+/// lines it skipped and, in a CRLF file, before the LF that ended the previous record; so count back from where
+/// the record ended instead: its own line breaks, and the LF that ended it, if one did.
+fn record_line<R: Read>(reader: &csv::Reader<Guard<R>>, record: &csv::ByteRecord) -> u64 {
+    let end = reader.position();
+    let newlines = record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
+    let ended_by_lf = end.byte().checked_sub(1).and_then(|b| reader.get_ref().byte_at(b)) == Some(b'\n');
+    end.line().saturating_sub(newlines + u64::from(ended_by_lf)).max(1)
 }
 
 const RECORD_TOO_LONG: &str = "a record longer than 16 MB: probably a quote that is never closed";
@@ -265,7 +296,14 @@ fn open_csv(mut f: std::fs::File) -> Result<(SourceInfo, Rows), FileError> {
         })
     };
     let record_start = Arc::new(AtomicU64::new(0));
-    let guard = Guard { inner: source, read: 0, record_start: record_start.clone() };
+    let guard = Guard {
+        inner: source,
+        read: 0,
+        record_start: record_start.clone(),
+        last: Vec::with_capacity(64 * 1024),
+        last_start: 0,
+        before_last: None,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -309,8 +347,8 @@ fn open_csv(mut f: std::fs::File) -> Result<(SourceInfo, Rows), FileError> {
                     return None;
                 }
                 Ok(true) => {
-                    let line = record.position().map(|p| p.line()).unwrap_or(next_line);
-                    next_line = reader.position().line();
+                    let line = record_line(&reader, &record);
+                    next_line = line + record.as_slice().iter().filter(|b| **b == b'\n').count() as u64 + 1;
                     // Blank lines between records are not rows.
                     if record.len() == 1 && record[0].iter().all(|b| b.is_ascii_whitespace()) {
                         continue;
@@ -379,37 +417,273 @@ fn check_record(record: &csv::ByteRecord, line: u64, headers: &[String]) -> Resu
     Ok(Row { line, cells })
 }
 
+/// Rows the XLSX reader thread may read ahead of the importer: enough to keep both busy, few enough that memory
+/// stays flat whatever the sheet's length.
+const XLSX_READ_AHEAD: usize = 128;
+
+/// Opens the first sheet of a workbook and streams its rows. calamine's cell reader borrows the workbook, so both
+/// live on a reader thread that hands rows over a bounded channel: the sheet XML is inflated and parsed as the rows
+/// are consumed, never held whole. (The shared strings and styles are loaded whole when the workbook opens, as
+/// calamine does; the zip limits bound them.) Dropping the rows ends the thread at its next row.
 fn open_xlsx(f: std::fs::File) -> Result<(SourceInfo, Rows), FileError> {
     let mut f = check_zip(f)?;
     f.rewind().map_err(io_err)?;
-    let mut book: calamine::Xlsx<_> =
-        calamine::Reader::new(BufReader::new(f)).map_err(|e: calamine::XlsxError| FileError::Xlsx(e.to_string()))?;
-    let range = match calamine::Reader::worksheet_range_at(&mut book, 0) {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(FileError::Xlsx(e.to_string())),
-        None => return Err(FileError::Empty),
+    let (header_tx, header_rx) = std::sync::mpsc::sync_channel(1);
+    let (row_tx, row_rx) = std::sync::mpsc::sync_channel(XLSX_READ_AHEAD);
+    std::thread::Builder::new()
+        .name("xlsx-reader".into())
+        .spawn(move || read_sheet(f, &header_tx, &row_tx))
+        .map_err(io_err)?;
+    let (headers, header_line) = match header_rx.recv() {
+        Ok(h) => h?,
+        // The thread ended without a word: calamine panicked on this file.
+        Err(_) => return Err(FileError::Xlsx("the workbook could not be read".into())),
     };
-    let (first_row, _) = range.start().unwrap_or((0, 0));
-    let mut rows = range.rows();
-    let header = rows.next().ok_or(FileError::Empty)?;
-    if header.len() > MAX_COLUMNS {
-        return Err(FileError::TooManyColumns(header.len()));
+    let info = SourceInfo { format: SourceFormat::Xlsx, encoding: "UTF-8".into(), delimiter: None, headers };
+    Ok((info, Box::new(SheetRows { rx: row_rx, last_line: header_line, done: false })))
+}
+
+/// A message from the reader thread: a row, or `None` at the end of the sheet.
+type SheetMsg = Option<Result<Row, RowError>>;
+
+/// The rows the reader thread sends, in sheet order.
+struct SheetRows {
+    rx: std::sync::mpsc::Receiver<SheetMsg>,
+    last_line: u64,
+    done: bool,
+}
+
+impl Iterator for SheetRows {
+    type Item = Result<Row, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.rx.recv() {
+            Ok(Some(row)) => {
+                self.last_line = match &row {
+                    Ok(r) => r.line,
+                    Err(e) => e.line,
+                };
+                Some(row)
+            }
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            // The thread stopped without saying the sheet ended: never pass that off as the end of the file.
+            Err(_) => {
+                self.done = true;
+                let message = "the XLSX reader stopped unexpectedly after this row";
+                Some(Err(RowError::new(self.last_line + 1, None, "unreadable", message)))
+            }
+        }
     }
-    let headers: Vec<String> = header.iter().map(|c| cell_text(c).trim().to_string()).collect();
+}
+
+/// The reader thread: sends the header and its line (or why there is none), then each row, then `None`. A send
+/// that fails means the rows were dropped: it stops.
+fn read_sheet(
+    f: std::fs::File,
+    header_tx: &std::sync::mpsc::SyncSender<Result<(Vec<String>, u64), FileError>>,
+    row_tx: &std::sync::mpsc::SyncSender<SheetMsg>,
+) {
+    let xlsx_err = |e: calamine::XlsxError| FileError::Xlsx(e.to_string());
+    let mut book: calamine::Xlsx<_> = match calamine::Reader::new(BufReader::new(f)) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = header_tx.send(Err(xlsx_err(e)));
+            return;
+        }
+    };
+    let Some(name) = calamine::Reader::sheet_names(&book).into_iter().next() else {
+        let _ = header_tx.send(Err(FileError::Empty));
+        return;
+    };
+    let mut reader = match book.worksheet_cells_reader(&name) {
+        Ok(r) => r,
+        // A chart sheet first: no rows, as calamine's own range reading says.
+        Err(calamine::XlsxError::NotAWorksheet(_)) => {
+            let _ = header_tx.send(Err(FileError::Empty));
+            return;
+        }
+        Err(e) => {
+            let _ = header_tx.send(Err(xlsx_err(e)));
+            return;
+        }
+    };
+    // Fused: after the end of the sheet data, calamine would read on into the end of the XML and fail.
+    let mut ended = false;
+    let mut next_cell = move || -> Result<Option<SheetCell>, calamine::XlsxError> {
+        if ended {
+            return Ok(None);
+        }
+        let cell = reader.next_cell()?;
+        ended = cell.is_none();
+        Ok(cell.map(|c| {
+            let (row, col) = c.get_position();
+            let text = match c.get_value() {
+                calamine::DataRef::Empty => None,
+                v => Some(cell_text(v)),
+            };
+            SheetCell { row, col, text }
+        }))
+    };
+    let (columns, mut pending) = match read_header(&mut next_cell) {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = header_tx.send(Err(e));
+            return;
+        }
+    };
+    if header_tx.send(Ok((columns.headers.clone(), columns.line))).is_err() {
+        return;
+    }
+    let mut row = RowBuilder::default();
+    let mut last_line = columns.line;
+    loop {
+        let cell = match pending.take() {
+            Some(c) => Some(c),
+            None => match next_cell() {
+                Ok(c) => c,
+                Err(e) => {
+                    // The row being read is cut: it is not sent. Rows before it were.
+                    let line = row.line().unwrap_or(last_line + 1);
+                    let message = format!("the sheet cannot be read from here on: {e}");
+                    if row_tx.send(Some(Err(RowError::new(line, None, "unreadable", message)))).is_ok() {
+                        let _ = row_tx.send(None);
+                    }
+                    return;
+                }
+            },
+        };
+        let Some(cell) = cell else { break };
+        if let Some(done) = row.add(cell, &columns) {
+            last_line = match &done {
+                Ok(r) => r.line,
+                Err(e) => e.line,
+            };
+            if row_tx.send(Some(done)).is_err() {
+                return;
+            }
+        }
+    }
+    if let Some(done) = row.finish(&columns)
+        && row_tx.send(Some(done)).is_err()
+    {
+        return;
+    }
+    let _ = row_tx.send(None);
+}
+
+/// A cell as the sheet XML gives it: 0-based row and column, and its text unless it is empty.
+struct SheetCell {
+    row: u32,
+    col: u32,
+    text: Option<String>,
+}
+
+/// The header of a sheet: its cells cover the sheet columns `first..first + headers.len()`; `line` is its row.
+struct SheetColumns {
+    first: u32,
+    headers: Vec<String>,
+    line: u64,
+}
+
+/// Reads cells up to the end of the first row that has a value: that row is the header, from its first to its last
+/// cell with a value. Returns it with the first cell after it (which belongs to a data row).
+fn read_header(
+    next_cell: &mut impl FnMut() -> Result<Option<SheetCell>, calamine::XlsxError>,
+) -> Result<(SheetColumns, Option<SheetCell>), FileError> {
+    let mut header_row = None;
+    // Distinct columns only, and only while the span is within the limit: a hostile row cannot grow it.
+    let mut cells = std::collections::BTreeMap::new();
+    let (mut min, mut max) = (u32::MAX, 0u32);
+    let pending = loop {
+        let Some(cell) = next_cell().map_err(|e| FileError::Xlsx(e.to_string()))? else { break None };
+        if header_row.is_some_and(|r| r != cell.row) {
+            break Some(cell);
+        }
+        let Some(text) = cell.text else { continue };
+        header_row = Some(cell.row);
+        (min, max) = (min.min(cell.col), max.max(cell.col));
+        if (max - min) as usize >= MAX_COLUMNS {
+            continue;
+        }
+        cells.insert(cell.col, text);
+    };
+    let Some(row) = header_row else { return Err(FileError::Empty) };
+    let width = (max - min) as usize + 1;
+    if width > MAX_COLUMNS {
+        return Err(FileError::TooManyColumns(width));
+    }
+    let mut headers = vec![String::new(); width];
+    for (col, text) in cells {
+        if let Some(h) = headers.get_mut((col - min) as usize) {
+            *h = text.trim().to_string();
+        }
+    }
     if headers.iter().all(String::is_empty) {
         return Err(FileError::Empty);
     }
-    let width = headers.len();
-    let data: Vec<Row> = rows
-        .enumerate()
-        .filter(|(_, r)| r.iter().any(|c| !matches!(c, calamine::Data::Empty)))
-        .map(|(i, r)| Row {
-            line: first_row as u64 + i as u64 + 2,
-            cells: r.iter().take(width).map(cell_text).collect(),
+    Ok((SheetColumns { first: min, headers, line: u64::from(row) + 1 }, pending))
+}
+
+/// The data row being assembled from its cells, which the sheet may give sparsely and in any column order.
+#[derive(Default)]
+struct RowBuilder {
+    row: Option<u32>,
+    cells: Vec<String>,
+    has_value: bool,
+    error: Option<RowError>,
+}
+
+impl RowBuilder {
+    fn line(&self) -> Option<u64> {
+        self.row.map(|r| u64::from(r) + 1)
+    }
+
+    /// Adds a cell; a cell of another row first ends the current one, which is returned unless it was blank.
+    /// Cells outside the header's columns have no header to be mapped by and are left out.
+    fn add(&mut self, cell: SheetCell, columns: &SheetColumns) -> Option<Result<Row, RowError>> {
+        let done = if self.row == Some(cell.row) { None } else { self.finish(columns) };
+        if self.row.is_none() {
+            self.row = Some(cell.row);
+            self.cells = vec![String::new(); columns.headers.len()];
+        }
+        let Some(text) = cell.text else { return done };
+        let Some(i) = cell.col.checked_sub(columns.first).map(|i| i as usize).filter(|i| *i < self.cells.len()) else {
+            return done;
+        };
+        self.has_value = true;
+        if text.len() > MAX_CELL_BYTES {
+            if self.error.is_none() {
+                let (line, col) = (self.line().unwrap_or(0), columns.headers.get(i).map(String::as_str));
+                let message = format!("the cell is {} bytes; at most 64 KB", text.len());
+                self.error = Some(RowError::new(line, col, "cell_too_long", message));
+            }
+        } else if let Some(c) = self.cells.get_mut(i) {
+            *c = text;
+        }
+        done
+    }
+
+    /// Ends the current row: the row (or its error), or nothing when it had no value in the header's columns.
+    fn finish(&mut self, columns: &SheetColumns) -> Option<Result<Row, RowError>> {
+        let line = self.line()?;
+        self.row = None;
+        let cells = std::mem::take(&mut self.cells);
+        let error = self.error.take();
+        if !std::mem::take(&mut self.has_value) {
+            return None;
+        }
+        debug_assert_eq!(cells.len(), columns.headers.len());
+        Some(match error {
+            Some(e) => Err(e),
+            None => Ok(Row { line, cells }),
         })
-        .collect();
-    let info = SourceInfo { format: SourceFormat::Xlsx, encoding: "UTF-8".into(), delimiter: None, headers };
-    Ok((info, Box::new(data.into_iter().map(Ok))))
+    }
 }
 
 /// Refuses archives whose members unpack to more than [`MAX_XLSX_UNPACKED`] in total or at a ratio above
@@ -432,11 +706,12 @@ fn check_zip(f: std::fs::File) -> Result<std::fs::File, FileError> {
 }
 
 /// A cell as text: whole numbers without `.0`, dates as `YYYY-MM-DD` (with the time when there is one).
-fn cell_text(c: &calamine::Data) -> String {
-    use calamine::Data;
+fn cell_text(c: &calamine::DataRef<'_>) -> String {
+    use calamine::DataRef as Data;
     match c {
         Data::Empty => String::new(),
         Data::String(s) => s.clone(),
+        Data::SharedString(s) => s.to_string(),
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         Data::Float(f) => f.to_string(),
         Data::Int(i) => i.to_string(),
@@ -536,6 +811,208 @@ mod tests {
         assert_eq!(e.code, "unreadable");
         assert!(e.message.contains("never closed"), "{}", e.message);
         assert_eq!(e.line, 2);
+    }
+
+    fn xlsx_rows(bytes: &[u8]) -> (SourceInfo, Vec<Result<Row, RowError>>) {
+        let (_t, r) = write(bytes);
+        let (info, rows) = r.unwrap();
+        assert_eq!(info.format, SourceFormat::Xlsx);
+        (info, rows)
+    }
+
+    /// A workbook of `n` rows and the CSV a person would save from it: the same cells, line for line. Every
+    /// 1000th row is blank; the note is missing from every 7th row (a sparse cell).
+    fn twins(n: u32, constant_memory: bool) -> (Vec<u8>, Vec<u8>) {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let headers = ["姓名", "手机", "金额", "生日", "下单时间", "VIP", "备注"];
+        let mut book = Workbook::new();
+        let sheet =
+            if constant_memory { book.add_worksheet_with_constant_memory().unwrap() } else { book.add_worksheet() };
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        let stamp = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let mut csv = headers.iter().map(|h| quote(h)).collect::<Vec<_>>().join(",") + "\n";
+        for (c, h) in headers.iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        for r in 1..=n {
+            if r % 1000 == 0 {
+                csv.push('\n');
+                continue;
+            }
+            let name = format!("客户{}", r % 50); // repeated: shared strings
+            let phone = 13_800_000_000.0 + f64::from(r);
+            let amount = f64::from(r) * 0.25;
+            let (y, m, d) = (1970 + (r % 50) as u16, 1 + (r % 12) as u8, 1 + (r % 28) as u8);
+            let (hh, mm, ss) = ((r % 24) as u16, (r % 60) as u8, ((r * 7) % 60) as u8);
+            let vip = r % 3 == 0;
+            let note = format!("说明, \"引号\" {r}");
+            sheet.write_string(r, 0, &name).unwrap();
+            sheet.write_number(r, 1, phone).unwrap();
+            sheet.write_number(r, 2, amount).unwrap();
+            sheet.write_datetime_with_format(r, 3, ExcelDateTime::from_ymd(y, m, d).unwrap(), &date).unwrap();
+            let when = ExcelDateTime::from_ymd(2024, m, d).unwrap().and_hms(hh, mm, ss).unwrap();
+            sheet.write_datetime_with_format(r, 4, when, &stamp).unwrap();
+            sheet.write_boolean(r, 5, vip).unwrap();
+            if r % 7 != 0 {
+                sheet.write_string(r, 6, &note).unwrap();
+            }
+            let amount_text = if amount.fract() == 0.0 { format!("{}", amount as i64) } else { amount.to_string() };
+            let cells = [
+                name,
+                format!("{}", phone as i64),
+                amount_text,
+                format!("{y:04}-{m:02}-{d:02}"),
+                // Midnight is a date without a time.
+                if (hh, mm, ss) == (0, 0, 0) {
+                    format!("2024-{m:02}-{d:02}")
+                } else {
+                    format!("2024-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}")
+                },
+                vip.to_string(),
+                if r % 7 != 0 { note } else { String::new() },
+            ];
+            csv += &(cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",") + "\n");
+        }
+        (book.save_to_buffer().unwrap(), csv.into_bytes())
+    }
+
+    #[test]
+    fn a_large_xlsx_reads_as_its_csv_twin() {
+        for constant_memory in [false, true] {
+            let (xlsx, csv) = twins(5000, constant_memory);
+            let (xinfo, xrows) = xlsx_rows(&xlsx);
+            let (_t, c) = write(&csv);
+            let (cinfo, crows) = c.unwrap();
+            assert_eq!(xinfo.headers, cinfo.headers);
+            assert_eq!((xrows.len(), crows.len()), (5000 - 5, 5000 - 5), "blank rows are skipped");
+            for (x, c) in xrows.iter().zip(&crows) {
+                assert_eq!(x, c, "inline strings: {constant_memory}");
+            }
+            assert_eq!(xrows[1], Ok(Row { line: 3, cells: crows[1].clone().unwrap().cells }));
+        }
+    }
+
+    #[test]
+    fn dropping_xlsx_rows_early_ends_the_reader() {
+        let (xlsx, _) = twins(3000, false);
+        let t = crate::TempFile::with_bytes(&xlsx);
+        // More rows than the read-ahead are left unread each time; nothing waits for them.
+        for _ in 0..20 {
+            let (_, rows) = open(&t.0).unwrap();
+            assert_eq!(rows.take(3).count(), 3);
+        }
+    }
+
+    #[test]
+    fn sparse_xlsx_cells_keep_their_columns() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        // Row 1 is empty; the header is B2:E2 with nothing over D.
+        for (c, h) in [(1, "name"), (2, "email"), (4, " phone ")] {
+            sheet.write_string(1, c, h).unwrap();
+        }
+        sheet.write_string(2, 4, "13800138000").unwrap(); // line 3: the last column only
+        sheet.write_string(3, 0, "left of the header").unwrap(); // line 4
+        sheet.write_string(3, 1, "A").unwrap();
+        sheet.write_string(3, 3, "under no header").unwrap();
+        sheet.write_string(3, 6, "right of the header").unwrap();
+        sheet.write_string(4, 6, "only outside").unwrap(); // line 5: blank in the header's columns
+        sheet.write_blank(5, 1, &rust_xlsxwriter::Format::new().set_bold()).unwrap(); // line 6: formatted, blank
+        sheet.write_string(6, 2, "c@example.com").unwrap(); // line 7
+        let (info, rows) = xlsx_rows(&book.save_to_buffer().unwrap());
+        assert_eq!(info.headers, vec!["name", "email", "", "phone"]);
+        let rows: Vec<(u64, Vec<String>)> = rows.into_iter().map(|r| r.map(|r| (r.line, r.cells)).unwrap()).collect();
+        let s = |v: [&str; 4]| v.map(str::to_string).to_vec();
+        assert_eq!(
+            rows,
+            vec![
+                (3, s(["", "", "", "13800138000"])),
+                (4, s(["A", "", "under no header", ""])),
+                (7, s(["", "c@example.com", "", ""])),
+            ]
+        );
+    }
+
+    #[test]
+    fn xlsx_problems() {
+        let book = |f: &dyn Fn(&mut rust_xlsxwriter::Worksheet)| {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            f(book.add_worksheet());
+            book.save_to_buffer().unwrap()
+        };
+        // No cells, or only blank ones: empty.
+        assert_eq!(write(&book(&|_| {})).1.unwrap_err(), FileError::Empty);
+        assert_eq!(write(&book(&|s| drop(s.write_string(2, 2, "  ")))).1.unwrap_err(), FileError::Empty);
+        // A header only: no rows.
+        assert_eq!(xlsx_rows(&book(&|s| drop(s.write_string(0, 0, "name")))).1, vec![]);
+        // A header wider than the limit, counted from its first to its last cell.
+        let wide = book(&|s| {
+            s.write_string(0, 3, "a").unwrap();
+            s.write_string(0, 5003, "b").unwrap();
+        });
+        assert_eq!(write(&wide).1.unwrap_err(), FileError::TooManyColumns(5001));
+        // A cell over the limit is that row's error; the next row is read.
+        let long = book(&|s| {
+            s.write_string(0, 0, "name").unwrap();
+            s.write_string(0, 1, "note").unwrap();
+            s.write_string(1, 1, "长".repeat(30_000)).unwrap();
+            s.write_string(2, 0, "ok").unwrap();
+        });
+        let (_, rows) = xlsx_rows(&long);
+        let e = rows[0].as_ref().unwrap_err();
+        assert_eq!((e.line, e.column.as_deref(), e.code.as_str()), (2, Some("note"), "cell_too_long"));
+        assert_eq!(rows[1], Ok(Row { line: 3, cells: vec!["ok".into(), String::new()] }));
+        // Not a workbook inside: the archive is refused.
+        assert!(matches!(write(b"PK\x03\x04 not a zip").1.unwrap_err(), FileError::Xlsx(_)));
+    }
+
+    #[test]
+    fn row_lines_count_blank_lines_and_crlf() {
+        let lines = |bytes: &[u8]| -> Vec<u64> {
+            let (_t, r) = write(bytes);
+            r.unwrap().1.into_iter().map(|r| r.map(|r| r.line).unwrap_or_else(|e| e.line)).collect()
+        };
+        let lf = "h,x\n1,a\n\n3,b\n\n\n\"5\nfive\",c\n7,d".to_string();
+        assert_eq!(lines(lf.as_bytes()), vec![2, 4, 7, 9]);
+        assert_eq!(lines(lf.replace('\n', "\r\n").as_bytes()), vec![2, 4, 7, 9]);
+        assert_eq!(lines((lf.replace('\n', "\r\n") + "\r\n").as_bytes()), vec![2, 4, 7, 9]);
+        // A ragged row is reported on its own line.
+        assert_eq!(lines(b"h,x\r\n1,a\r\n\r\nragged\r\n"), vec![2, 4]);
+    }
+
+    #[test]
+    fn a_sheet_cut_short_ends_with_an_unreadable_row() {
+        use std::io::Write;
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for r in 0..10u32 {
+            sheet.write_string(r, 0, format!("v{r}")).unwrap();
+            sheet.write_string(r, 1, "x").unwrap();
+        }
+        let whole = book.save_to_buffer().unwrap();
+        // The same archive, with the sheet's XML cut in the middle of row 5's second cell.
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(whole)).unwrap();
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..zip.len() {
+            let mut m = zip.by_index(i).unwrap();
+            let name = m.name().unwrap().to_string();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut m, &mut bytes).unwrap();
+            if name == "xl/worksheets/sheet1.xml" {
+                let text = String::from_utf8(bytes).unwrap();
+                let cut = text.find("<c r=\"B5\"").unwrap() + 5;
+                bytes = text.as_bytes()[..cut].to_vec();
+            }
+            out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            out.write_all(&bytes).unwrap();
+        }
+        let bytes = out.finish().unwrap().into_inner();
+        let (_, rows) = xlsx_rows(&bytes);
+        let lines: Vec<(u64, bool)> =
+            rows.iter().map(|r| r.as_ref().map_or_else(|e| (e.line, false), |r| (r.line, true))).collect();
+        assert_eq!(lines, vec![(2, true), (3, true), (4, true), (5, false)]);
+        assert_eq!(rows[3].as_ref().unwrap_err().code, "unreadable");
     }
 
     #[test]

@@ -383,13 +383,31 @@ pub async fn cancel(db: &Db, actor: &Actor, id: Uuid) -> Result<ImportJob> {
     sql.bind(Arg::Ts(guanxi_core::ids::now())).push(" WHERE id = ").bind(Arg::Uuid(id));
     sql.push(" AND status IN ('queued', 'running', 'failed')");
     if db.execute(sql).await? == 0 {
-        return Err(conflict("status", "the import is not running"));
+        // Said from the state that refused it, read after the refusal.
+        let why = match get(db, actor, id).await?.status {
+            JobStatus::Cancelling => "the import is already being cancelled",
+            JobStatus::Cancelled => "the import is already cancelled",
+            JobStatus::Done => {
+                "the import has finished: there is nothing left to cancel (undo it to remove what it stored)"
+            }
+            JobStatus::Undoing | JobStatus::Undone => "the import was undone: there is nothing to cancel",
+            // Resumed between the two statements: running again, so asking again cancels it.
+            JobStatus::Queued | JobStatus::Running | JobStatus::Failed => {
+                "the import changed state meanwhile; try again"
+            }
+        };
+        return Err(StoreError::Conflict(why.into()));
     }
     get(db, actor, id).await
 }
 
-fn conflict(field: &str, message: &str) -> StoreError {
-    StoreError::Invalid(ValidationErrors::from(FieldError::new(field, "invalid_state", message)))
+/// Why an import in this state cannot be undone (the API answers 409 with it).
+fn cannot_undo(status: JobStatus) -> StoreError {
+    let why = match status {
+        JobStatus::Undone => "the import is already undone".to_string(),
+        s => format!("the import is {}: cancel it and wait until it has stopped before undoing it", s.as_str()),
+    };
+    StoreError::Conflict(why)
 }
 
 /// Takes a queued job for running ([`find_or_create`] queues a job each time it is asked for): the job and
@@ -993,17 +1011,20 @@ pub struct UndoSummary {
 pub async fn undo(db: &Db, actor: &Actor, id: Uuid) -> Result<UndoSummary> {
     let job = get(db, actor, id).await?;
     let object = ImportObject::parse(&job.object).ok_or(StoreError::NotFound)?;
-    match job.status {
-        JobStatus::Done | JobStatus::Cancelled | JobStatus::Failed | JobStatus::Undoing => {}
-        JobStatus::Undone => return Err(conflict("status", "the import is already undone")),
-        _ => return Err(conflict("status", "stop the import before undoing it")),
-    }
     if job.dry_run {
-        return Err(conflict("status", "a dry run wrote nothing"));
+        return Err(StoreError::Conflict("a dry run stored nothing: there is nothing to undo".into()));
     }
+    if !matches!(job.status, JobStatus::Done | JobStatus::Cancelled | JobStatus::Failed | JobStatus::Undoing) {
+        return Err(cannot_undo(job.status));
+    }
+    // Only from a stopped state: the same file imported again meanwhile may have queued the job to resume, and
+    // undoing under a running import would race it.
     let mut sql = db.sql("UPDATE import_jobs SET status = 'undoing', updated_at = ");
     sql.bind(Arg::Ts(guanxi_core::ids::now())).push(" WHERE id = ").bind(Arg::Uuid(id));
-    db.execute(sql).await?;
+    sql.push(" AND status IN ('done', 'cancelled', 'failed', 'undoing')");
+    if db.execute(sql).await? == 0 {
+        return Err(cannot_undo(get(db, actor, id).await?.status));
+    }
     let mut summary = UndoSummary::default();
     loop {
         let mut tx = db.begin().await?;

@@ -530,10 +530,8 @@ pub async fn show(
     let job = imports::get(&state.db, &w.actor, id).await.or_page(locale)?;
     let errors = imports::errors(&state.db, &w.actor, id, 0, ERRORS_SHOWN).await.or_page(locale)?;
     let raw = raw.unwrap_or_default();
-    let notice = match raw.get("notice") {
-        Some(k @ ("cancelled" | "undone" | "conflict")) => Some(locale.t(&format!("imports.notice.{k}")).to_string()),
-        _ => None,
-    };
+    let notice =
+        raw.get("notice").filter(|k| NOTICES.contains(k)).map(|k| locale.t(&format!("imports.notice.{k}")).to_string());
     let active = is_active(job.status);
     let writer = w.actor.can_write();
     let page = JobPage {
@@ -576,28 +574,68 @@ pub async fn show(
     Ok(resp)
 }
 
-/// A conflict (cancel a finished import, undo one twice) is a notice on the job's page, not an error page.
-fn after_action(id: Uuid, done: &str, r: Result<(), StoreError>, locale: Locale) -> WebResult<Response> {
-    match r {
-        Ok(()) => Ok(see_other(&format!("/imports/{id}?notice={done}"))),
-        // The store says "not in this state" as a field error on `status` (the API answers 422 with it).
-        Err(StoreError::Conflict(_) | StoreError::Invalid(_)) => {
-            Ok(see_other(&format!("/imports/{id}?notice=conflict")))
-        }
-        Err(e) => Err(WebError::store(e, locale)),
+/// What was asked of a job from its page.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Cancel,
+    Undo,
+}
+
+/// A refusal (cancel a finished import, undo one twice: the API's 409) is a notice on the job's page that says
+/// why and what to do, read from the job's state, not an error page.
+async fn after_action(
+    state: &AppState,
+    w: &WebUser,
+    id: Uuid,
+    action: Action,
+    r: Result<(), StoreError>,
+) -> WebResult<Response> {
+    let notice = match r {
+        Ok(()) if action == Action::Cancel => "cancelled",
+        Ok(()) => "undone",
+        Err(StoreError::Conflict(_)) => match imports::get(&state.db, &w.actor, id).await {
+            Ok(job) => refusal_notice(&job, action),
+            Err(_) => "conflict",
+        },
+        Err(e) => return Err(WebError::store(e, w.locale)),
+    };
+    Ok(see_other(&format!("/imports/{id}?notice={notice}")))
+}
+
+/// The notice key for a cancel or undo that the job's state refused.
+fn refusal_notice(job: &imports::ImportJob, action: Action) -> &'static str {
+    match (action, job.status) {
+        (Action::Undo, _) if job.dry_run => "undo_dry_run",
+        (_, JobStatus::Undoing | JobStatus::Undone) => "already_undone",
+        (Action::Cancel, JobStatus::Cancelling | JobStatus::Cancelled) => "already_cancelled",
+        (Action::Cancel, JobStatus::Done) => "cancel_finished",
+        (Action::Undo, JobStatus::Queued | JobStatus::Running | JobStatus::Cancelling) => "undo_running",
+        _ => "conflict",
     }
 }
+
+/// Notices the job page shows, by the key in `?notice=`.
+const NOTICES: [&str; 8] = [
+    "cancelled",
+    "undone",
+    "conflict",
+    "already_cancelled",
+    "cancel_finished",
+    "already_undone",
+    "undo_running",
+    "undo_dry_run",
+];
 
 /// `POST /imports/{id}/cancel`
 pub async fn cancel(State(state): State<AppState>, w: WebUser, Path(id): Path<String>) -> WebResult<Response> {
     let id = super::form::record_id(&id, &w)?;
     let r = imports::cancel(&state.db, &w.actor, id).await.map(|_| ());
-    after_action(id, "cancelled", r, w.locale)
+    after_action(&state, &w, id, Action::Cancel, r).await
 }
 
 /// `POST /imports/{id}/undo`
 pub async fn undo(State(state): State<AppState>, w: WebUser, Path(id): Path<String>) -> WebResult<Response> {
     let id = super::form::record_id(&id, &w)?;
     let r = imports::undo(&state.db, &w.actor, id).await.map(|_| ());
-    after_action(id, "undone", r, w.locale)
+    after_action(&state, &w, id, Action::Undo, r).await
 }

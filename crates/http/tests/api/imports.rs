@@ -121,8 +121,15 @@ app_test!(gbk_csv_import_with_errors_then_undo, |app: &TestApp| async move {
     let job: Value =
         app.get(&admin, &format!("/api/v1/imports/{}", job["id"].as_str().unwrap())).await.json().await.unwrap();
     assert_eq!(job["status"], "undone");
-    problem(app.post(&admin, &format!("/api/v1/imports/{}/undo", job["id"].as_str().unwrap()), &json!({})).await, 422)
-        .await;
+    let p = problem(
+        app.post(&admin, &format!("/api/v1/imports/{}/undo", job["id"].as_str().unwrap()), &json!({})).await,
+        409,
+    )
+    .await;
+    assert_eq!(
+        (p["type"].as_str(), p["detail"].as_str()),
+        (Some("/problems/conflict"), Some("the import is already undone"))
+    );
 });
 
 app_test!(policies_never_duplicate_silently_and_updates_undo_to_the_snapshot, |app: &TestApp| async move {
@@ -228,8 +235,12 @@ app_test!(preview_dry_run_and_saved_mappings, |app: &TestApp| async move {
         (Some(true), Some(1), Some(1))
     );
     assert!(contacts(app, &admin).await.is_empty());
-    problem(app.post(&admin, &format!("/api/v1/imports/{}/undo", job["id"].as_str().unwrap()), &json!({})).await, 422)
-        .await;
+    let p = problem(
+        app.post(&admin, &format!("/api/v1/imports/{}/undo", job["id"].as_str().unwrap()), &json!({})).await,
+        409,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("dry run"), "{p}");
 
     // A mapping saved by name and used again; an unknown target is a field error.
     let m = json!({"columns": {"Email": "email", "LastName": "family_name", "FirstName": "given_name", "Id": "external_id"}});
@@ -359,6 +370,9 @@ app_test!(cancel_keeps_committed_batches_and_a_rerun_resumes, |app: &TestApp| as
     let r = upload(app, &admin, "/api/v1/imports?type=contacts", csv.clone().into_bytes()).await;
     let job: Value = r.json().await.unwrap();
     let id = job["id"].as_str().unwrap().to_string();
+    // Undo is refused while the import runs (409, saying what to do), and the import goes on.
+    let p = problem(app.post(&admin, &format!("/api/v1/imports/{id}/undo"), &json!({})).await, 409).await;
+    assert!(p["detail"].as_str().unwrap().contains("cancel it and wait until it has stopped"), "{p}");
     let r = app.post(&admin, &format!("/api/v1/imports/{id}/cancel"), &json!({})).await;
     assert_eq!(r.status(), 200);
     let job = wait(app, &admin, &id).await;
@@ -366,7 +380,8 @@ app_test!(cancel_keeps_committed_batches_and_a_rerun_resumes, |app: &TestApp| as
     let done = job["rows_done"].as_i64().unwrap();
     assert!(done < 6000, "cancelled before the end ({done} rows)");
     assert_eq!(job["rows_created"].as_i64().unwrap(), done, "what was committed stays");
-    problem(app.post(&admin, &format!("/api/v1/imports/{id}/cancel"), &json!({})).await, 422).await;
+    let p = problem(app.post(&admin, &format!("/api/v1/imports/{id}/cancel"), &json!({})).await, 409).await;
+    assert_eq!(p["detail"], "the import is already cancelled", "{p}");
 
     // The same file again resumes the cancelled import from its checkpoint.
     let r = upload(app, &admin, "/api/v1/imports?type=contacts", csv.into_bytes()).await;
@@ -376,6 +391,8 @@ app_test!(cancel_keeps_committed_batches_and_a_rerun_resumes, |app: &TestApp| as
     assert_eq!((job["status"].as_str(), job["rows_created"].as_i64()), (Some("done"), Some(6000)));
     let page: Value = app.get(&admin, "/api/v1/contacts?limit=1").await.json().await.unwrap();
     assert_eq!(page["total"], 6000);
+    let p = problem(app.post(&admin, &format!("/api/v1/imports/{id}/cancel"), &json!({})).await, 409).await;
+    assert!(p["detail"].as_str().unwrap().starts_with("the import has finished"), "{p}");
 });
 
 app_test!(undo_keeps_imported_contacts_that_gained_history_since, |app: &TestApp| async move {

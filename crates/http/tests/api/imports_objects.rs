@@ -343,3 +343,183 @@ small_batch_test!(previews_of_each_type_show_rows_as_read, |app: &TestApp| async
     assert_eq!(cols, vec!["下单时间", "数量"]);
     assert!(p["targets"].as_array().unwrap().contains(&json!("customer.phone")));
 });
+
+// Cancel and resume. Each file below has ROWS rows, written 3 to a transaction: the cancel lands after some
+// batches are committed and before the end; the same file again resumes from the checkpoint. Every row must end
+// up stored exactly once (no row lost at the cancel, none stored twice by the resume), each bad row reported
+// once, and undo must remove what the import created and put back what it updated.
+
+const ROWS: usize = 900;
+/// Rows that update one of the 9 records stored before the import: `i % 100 == 50`.
+const UPDATES: i64 = 9;
+/// Rows that fail: `i % 150 == 7`.
+const BAD: i64 = 6;
+const CREATED: i64 = ROWS as i64 - UPDATES - BAD;
+
+/// What row `i` of a cancel-and-resume file is.
+enum Part {
+    Update(usize),
+    Bad,
+    New,
+}
+
+fn part(i: usize) -> Part {
+    if i % 100 == 50 {
+        Part::Update(i / 100)
+    } else if i % 150 == 7 {
+        Part::Bad
+    } else {
+        Part::New
+    }
+}
+
+/// Starts an import, cancels it once some batches are committed, checks what the cancel left, then imports the
+/// same file again and checks it resumed the same job to the end. Returns the finished job.
+async fn cancel_then_resume(app: &TestApp, user: &TestUser, kind: &str, query: &str, file: String) -> Value {
+    let path = format!("/api/v1/imports?type={kind}&{query}");
+    let r = upload(app, user, &path, file.clone().into_bytes()).await;
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let job_path = format!("/api/v1/imports/{id}");
+    let mut job = Value::Null;
+    for _ in 0..3000 {
+        job = app.get(user, &job_path).await.json().await.unwrap();
+        assert!(matches!(job["status"].as_str(), Some("queued" | "running")), "ended before the cancel: {job}");
+        // As soon as a batch is in: the cancel must land well before the last.
+        if job["rows_done"].as_i64().unwrap() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(job["rows_done"].as_i64().unwrap() > 0, "no progress: {job}");
+    assert_eq!(app.post(user, &format!("{job_path}/cancel"), &json!({})).await.status(), 200);
+    let cancelled = wait_for(app, user, &id).await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    let (done, created, updated, failed) = counts(&cancelled);
+    assert!(done < ROWS as i64, "cancelled before the end ({done} rows)");
+    assert_eq!(done % 3, 0, "the checkpoint is at the end of a batch");
+    assert_eq!(created + updated + failed, done, "{cancelled}");
+
+    let r = upload(app, user, &path, file.into_bytes()).await;
+    assert_eq!(r.status(), 202);
+    let again: Value = r.json().await.unwrap();
+    assert_eq!((again["id"].as_str(), again["resumed"].as_bool()), (Some(id.as_str()), Some(true)), "{again}");
+    let job = wait_for(app, user, &id).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(counts(&job), (ROWS as i64, CREATED, UPDATES, BAD), "{job}");
+    let page: Value = app.get(user, &format!("{job_path}/errors?limit=1000")).await.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len() as i64, BAD, "each bad row reported once: {page}");
+    job
+}
+
+async fn wait_for(app: &TestApp, user: &TestUser, id: &str) -> Value {
+    let mut job = Value::Null;
+    for _ in 0..2400 {
+        job = app.get(user, &format!("/api/v1/imports/{id}")).await.json().await.unwrap();
+        if !matches!(job["status"].as_str(), Some("queued" | "running" | "cancelling")) {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("import {id} did not finish: {job}");
+}
+
+/// Every record of a type the user may see, as JSON (the export streams them all, past any page size).
+async fn all(app: &TestApp, user: &TestUser, plural: &str) -> Vec<Value> {
+    let r = app.get(user, &format!("/api/v1/{plural}/export?format=jsonl")).await;
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The values of `field` over records, sorted, with how many distinct there are.
+fn values(records: &[Value], field: &str) -> (Vec<String>, usize) {
+    let mut v: Vec<String> = records.iter().map(|r| r[field].as_str().unwrap_or_default().to_string()).collect();
+    v.sort();
+    let distinct = v.iter().collect::<std::collections::HashSet<_>>().len();
+    (v, distinct)
+}
+
+small_batch_test!(a_cancelled_company_import_resumes_without_loss_or_duplicates, |app: &TestApp| async move {
+    let admin = app.admin().await;
+    for k in 0..UPDATES {
+        let body = json!({"name": format!("旧{k}"), "domain": format!("u{k}.example.com"), "industry": "旧行业"});
+        assert_eq!(app.post(&admin, "/api/v1/companies", &body).await.status(), 201);
+    }
+    let mut csv = String::from("公司名称,网址,行业\n");
+    for i in 0..ROWS {
+        csv += &match part(i) {
+            Part::Update(k) => format!("新{k},u{k}.example.com,新行业\n"),
+            Part::Bad => format!("坏{i},not a domain,x\n"),
+            Part::New => format!("公司{i},c{i}.example.com,行业{}\n", i % 5),
+        };
+    }
+    let job = cancel_then_resume(app, &admin, "companies", "policy=create_or_update&match=domain", csv).await;
+    let companies = all(app, &admin, "companies").await;
+    let (domains, distinct) = values(&companies, "domain");
+    assert_eq!((domains.len() as i64, distinct as i64), (UPDATES + CREATED, UPDATES + CREATED));
+    assert_eq!(companies.iter().filter(|c| c["industry"] == "新行业").count() as i64, UPDATES);
+
+    assert_eq!(undo(app, &admin, &job).await, json!({"removed": CREATED, "restored": UPDATES, "kept": 0}));
+    let companies = all(app, &admin, "companies").await;
+    let (names, _) = values(&companies, "name");
+    assert_eq!(names, (0..UPDATES).map(|k| format!("旧{k}")).collect::<Vec<_>>());
+    assert!(companies.iter().all(|c| c["industry"] == "旧行业"), "restored as they were");
+});
+
+small_batch_test!(a_cancelled_product_import_resumes_without_loss_or_duplicates, |app: &TestApp| async move {
+    let admin = app.admin().await;
+    for k in 0..UPDATES {
+        let body = json!({"sku": format!("OLD-{k}"), "name": format!("旧{k}"), "list_price_minor": 100});
+        assert_eq!(app.post(&admin, "/api/v1/products", &body).await.status(), 201);
+    }
+    let mut csv = String::from("货号,产品名称,单价\n");
+    for i in 0..ROWS {
+        csv += &match part(i) {
+            Part::Update(k) => format!("OLD-{k},新{k},0.25\n"),
+            Part::Bad => format!("BAD SKU {i},x,1\n"),
+            Part::New => format!("SKU-{i},产品{i},{i}.5\n"),
+        };
+    }
+    let job = cancel_then_resume(app, &admin, "products", "policy=create_or_update", csv).await;
+    let products = all(app, &admin, "products").await;
+    let (skus, distinct) = values(&products, "sku");
+    assert_eq!((skus.len() as i64, distinct as i64), (UPDATES + CREATED, UPDATES + CREATED));
+    assert_eq!(products.iter().filter(|p| p["list_price_minor"] == 25).count() as i64, UPDATES);
+
+    assert_eq!(undo(app, &admin, &job).await, json!({"removed": CREATED, "restored": UPDATES, "kept": 0}));
+    let products = all(app, &admin, "products").await;
+    let (names, _) = values(&products, "name");
+    assert_eq!(names, (0..UPDATES).map(|k| format!("旧{k}")).collect::<Vec<_>>());
+    assert!(products.iter().all(|p| p["list_price_minor"] == 100), "restored as they were");
+});
+
+small_batch_test!(a_cancelled_activity_import_resumes_without_loss_or_duplicates, |app: &TestApp| async move {
+    let admin = app.admin().await;
+    app.contact(&admin, json!({"display_name": "王芳", "emails": [{"address": "wang@example.com"}]})).await;
+    let header = "外部编号,活动类型,发生时间,内容,客户邮箱\n";
+    let mut first = String::from(header);
+    for k in 0..UPDATES {
+        first += &format!("A-{k},电话,2024-03-05 10:00,旧{k},wang@example.com\n");
+    }
+    let job = import(app, &admin, "activities", "", first.into_bytes()).await;
+    assert_eq!(counts(&job), (UPDATES, UPDATES, 0, 0), "{job}");
+    let mut csv = String::from(header);
+    for i in 0..ROWS {
+        csv += &match part(i) {
+            Part::Update(k) => format!("A-{k},会议,2024-03-06 10:00,新{k},wang@example.com\n"),
+            Part::Bad => format!("X-{i},吃饭,2024-03-07,?,wang@example.com\n"),
+            Part::New => format!("X-{i},备注,2024-03-07 10:00,内容{i},wang@example.com\n"),
+        };
+    }
+    let job = cancel_then_resume(app, &admin, "activities", "policy=create_or_update", csv).await;
+    let activities = all(app, &admin, "activities").await;
+    let (bodies, distinct) = values(&activities, "body");
+    assert_eq!((bodies.len() as i64, distinct as i64), (UPDATES + CREATED, UPDATES + CREATED));
+    assert_eq!(activities.iter().filter(|a| a["kind"] == "meeting").count() as i64, UPDATES);
+
+    assert_eq!(undo(app, &admin, &job).await, json!({"removed": CREATED, "restored": UPDATES, "kept": 0}));
+    let activities = all(app, &admin, "activities").await;
+    let (bodies, _) = values(&activities, "body");
+    assert_eq!(bodies, (0..UPDATES).map(|k| format!("旧{k}")).collect::<Vec<_>>());
+    assert!(activities.iter().all(|a| a["kind"] == "call"), "restored as they were");
+});

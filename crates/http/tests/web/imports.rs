@@ -134,6 +134,10 @@ web_test!(upload_preview_map_start_and_undo_in_the_browser, |app: &TestApp| asyn
     assert!(html.contains("<td class=\"nowrap\">4</td><td>邮箱</td>"), "the rejected row's line and column: {html}");
     assert!(html.contains("id=\"undo-import\""));
     assert_eq!(contacts(app).await, 2);
+    // Cancelling a finished import is refused with a notice that says what to do instead.
+    let r = boss.post(&format!("{job}/cancel"), &[]).await;
+    assert_eq!(location(&r), format!("{job}?notice=cancel_finished"));
+    assert!(boss.html(&location(&r)).await.contains("there is nothing to cancel. To remove what it stored, undo it."));
     let saved = guanxi_store::imports::list_mappings(&app.db, "contact").await.unwrap();
     assert_eq!(saved.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["客户表"]);
     assert!(boss.html("/imports").await.contains(&format!("href=\"{job}\">客户.csv</a>")));
@@ -156,7 +160,10 @@ web_test!(upload_preview_map_start_and_undo_in_the_browser, |app: &TestApp| asyn
     assert!(html.contains("The import was undone."));
     assert!(!html.contains("id=\"undo-import\""));
     let r = boss.post(&format!("{job}/undo"), &[]).await;
-    assert_eq!(location(&r), format!("{job}?notice=conflict"), "a second undo is refused with a notice");
+    assert_eq!(location(&r), format!("{job}?notice=already_undone"), "a second undo is refused with a notice");
+    assert!(boss.html(&location(&r)).await.contains("The import has already been undone."));
+    let r = boss.post(&format!("{job}/cancel"), &[]).await;
+    assert_eq!(location(&r), format!("{job}?notice=already_undone"), "so is a cancel of an undone import");
 });
 
 web_test!(bad_uploads_get_a_readable_message, |app: &TestApp| async move {
